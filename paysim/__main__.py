@@ -1,0 +1,3 @@
+from paysim.cli import app
+
+app(prog_name="paysim")

@@ -1,0 +1,1 @@
+"""confluent-kafka adapters: admin, producer, and reading topics back."""

@@ -1,0 +1,51 @@
+"""Settings, read once at an entry point (CLI, test fixture, notebook) and passed down.
+
+Every setting can be given as an environment variable with the ``PAYSIM_`` prefix,
+for example ``PAYSIM_INFRA=native`` or ``PAYSIM_CACHE_DIR=/tmp/paysim-cache``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+InfraChoice = Literal["auto", "docker", "native", "external"]
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "paysim"
+
+
+class Settings(BaseSettings):
+    """Everything paysim can be told from outside."""
+
+    model_config = SettingsConfigDict(env_prefix="PAYSIM_", extra="ignore")
+
+    infra: InfraChoice = "auto"
+    """Which backend runs Kafka and stripe-mock; ``auto`` picks Docker if it answers."""
+
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    """Downloads and builds (Kafka jars, stripe-mock binary); outside the repository."""
+
+    run_dir: Path | None = None
+    """State of a running stack (pids, ports, broker data); default: ``cache_dir/run``."""
+
+    kafka_version: str = "4.1.1"
+    stripe_mock_version: str = "v0.203.0"
+    kafka_heap: str = "512m"
+
+    bootstrap_servers: str | None = None
+    """For the ``external`` backend: the broker to use."""
+
+    stripe_api_base: str | None = None
+    """For the ``external`` backend: a running stripe-mock (or compatible) base URL."""
+
+    start_timeout_s: float = 60.0
+    """How long a part may take to become ready before the start is declared failed."""
+
+    @property
+    def resolved_run_dir(self) -> Path:
+        return self.run_dir if self.run_dir is not None else self.cache_dir / "run"

@@ -1,0 +1,1 @@
+"""Workloads run against the real stack: demos, simulations, invariants and reports."""
