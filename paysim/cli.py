@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from paysim.cli_serve import serve_app
 from paysim.config import Settings
 from paysim.errors import PaysimError
 
@@ -24,6 +25,7 @@ schema_app = typer.Typer(help="Event schemas.", no_args_is_help=True)
 app.add_typer(infra_app, name="infra")
 app.add_typer(topics_app, name="topics")
 app.add_typer(schema_app, name="schema")
+app.add_typer(serve_app, name="serve")
 
 # Wide enough for the tables when output goes to a file or a CI log, not a terminal.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -103,6 +105,46 @@ def infra_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
         return
     for key, value in data.items():
         console.print(f"{key:<18} {value}")
+
+
+@app.command("up")
+def stack_up(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Infrastructure plus the services; prints where everything answers."""
+    from paysim import infra
+    from paysim.services import launcher
+
+    settings = Settings()
+    try:
+        with err_console.status("starting Kafka, stripe-mock and the services..."):
+            endpoints = infra.up(settings)
+            urls = launcher.up(settings, endpoints)
+    except PaysimError as exc:
+        raise _fail(exc) from exc
+    data = {
+        "bootstrap_servers": endpoints.bootstrap_servers,
+        "stripe_api_base": endpoints.stripe_api_base,
+        **urls.model_dump(),
+    }
+    if as_json:
+        print(json.dumps(data))
+        return
+    for key, value in data.items():
+        console.print(f"{key:<18} {value}")
+
+
+@app.command("down")
+def stack_down() -> None:
+    """Stop the services and the infrastructure."""
+    from paysim import infra
+    from paysim.services import launcher
+
+    settings = Settings()
+    try:
+        services = launcher.down(settings)
+        stack = infra.down(settings)
+    except PaysimError as exc:
+        raise _fail(exc) from exc
+    console.print("stopped" if services or stack else "nothing was running")
 
 
 @app.command()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 InfraChoice = Literal["auto", "docker", "native", "external"]
@@ -42,6 +42,21 @@ class Settings(BaseSettings):
 
     stripe_api_base: str | None = None
     """For the ``external`` backend: a running stripe-mock (or compatible) base URL."""
+
+    stripe_api_key: SecretStr = SecretStr("sk_test_paysim")
+    """Test-mode key the services give the Stripe SDK (the emulator accepts any sk_test_)."""
+
+    webhook_secret: SecretStr = SecretStr("whsec_paysim_local_testbench")
+    """Shared by the Stripe emulator (signs) and the payment service (verifies)."""
+
+    stripe_timeout_s: float = 5.0
+    """Per-request timeout of every Stripe call."""
+
+    delivery_step_s: float = 0.4
+    """Mean time between a simulated agent's steps (assigned, picked up, in transit, ...)."""
+
+    seed: int = 42
+    """Seed of every simulated choice (agents, timings, checkout mix): runs repeat."""
 
     start_timeout_s: float = 60.0
     """How long a part may take to become ready before the start is declared failed."""

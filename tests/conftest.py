@@ -6,6 +6,8 @@ the reason: there is no silent skip.
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -14,13 +16,22 @@ from paysim import infra
 from paysim.config import Settings
 from paysim.errors import PaysimError
 from paysim.infra import Endpoints
+from paysim.services import launcher
+from paysim.services.launcher import ServiceUrls
+from paysim.stripe_emulator.client import EmulatorAdmin
+
+# Short Stripe timeouts, so the fault tests (held responses) run in seconds.
+SERVICE_ENV = {"PAYSIM_STRIPE_TIMEOUT_S": "1.5"}
 
 
 @pytest.fixture(scope="session")
-def stack_settings() -> Settings:
-    """The test run's own stack, in its own run folder: a user's stack is left alone."""
+def stack_settings() -> Iterator[Settings]:
+    """The test run's own stack, in its own run folder: a user's stack (or another test
+    run's) is left alone."""
     base = Settings()
-    return base.model_copy(update={"run_dir": base.cache_dir / "run-pytest"})
+    run_dir = base.cache_dir / f"run-pytest-{os.getpid()}"
+    yield base.model_copy(update={"run_dir": run_dir})
+    shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +52,22 @@ def bootstrap_servers(endpoints: Endpoints) -> str:
 @pytest.fixture(scope="session")
 def stripe_api_base(endpoints: Endpoints) -> str:
     return endpoints.stripe_api_base
+
+
+@pytest.fixture(scope="session")
+def services(stack_settings: Settings, endpoints: Endpoints) -> Iterator[ServiceUrls]:
+    """The Stripe emulator and the payment service, as real processes."""
+    try:
+        urls = launcher.up(stack_settings, endpoints, env=SERVICE_ENV)
+    except PaysimError as exc:
+        pytest.fail(f"could not start the services: {exc}", pytrace=False)
+    yield urls
+    launcher.down(stack_settings)
+
+
+@pytest.fixture
+def emulator(services: ServiceUrls) -> Iterator[EmulatorAdmin]:
+    """The emulator's admin API; faults are cleared after each test."""
+    with EmulatorAdmin(services.stripe_emulator) as admin:
+        yield admin
+        admin.clear_faults()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, Message, TopicPartition
@@ -55,6 +55,29 @@ def to_record(msg: Message) -> Record:
         headers={k: _text(v) or "" for k, v in pairs},
         timestamp_ms=msg.timestamp()[1],
     )
+
+
+def wait_for_records(
+    bootstrap_servers: str,
+    topics: Iterable[str],
+    match: Callable[[Record], bool],
+    *,
+    count: int = 1,
+    timeout_s: float = READ_TIMEOUT_S,
+) -> list[Record]:
+    """Poll until at least ``count`` records match (or fail with what was seen)."""
+    wanted = list(topics)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = [r for r in read_records(bootstrap_servers, wanted) if match(r)]
+        if len(found) >= count or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    if len(found) < count:
+        raise TimeoutError(
+            f"{len(found)} of {count} matching records on {wanted} after {timeout_s}s"
+        )
+    return found
 
 
 def read_records(

@@ -155,6 +155,10 @@ class PaymentEvent(Event):
     refund_reason: str | None = None
     refund_amount_minor: int | None = Field(default=None, ge=0)
     refund_id: str | None = None
+    refund_request_id: str | None = None
+    """Names one logical refund; every retry of it reuses the name (and Stripe's key)."""
+    attempt: int | None = Field(default=None, ge=1)
+    """Which confirmation attempt of the payment this event belongs to."""
     webhook_id: str | None = None
     stripe_event_id: str | None = None
     webhook_event_type: str | None = None

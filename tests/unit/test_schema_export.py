@@ -8,7 +8,9 @@ from paysim.topics import CATALOG
 def test_export_writes_a_schema_per_family_and_an_asyncapi_document(tmp_path: Path) -> None:
     written = {p.name for p in export(tmp_path)}
     assert written == {
-        "PaymentEvent.schema.json", "OrderEvent.schema.json", "DeliveryEvent.schema.json",
+        "PaymentEvent.schema.json",
+        "OrderEvent.schema.json",
+        "DeliveryEvent.schema.json",
         "asyncapi.json",
     }
     payment = json.loads((tmp_path / "PaymentEvent.schema.json").read_text())

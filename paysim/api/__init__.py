@@ -1,0 +1,1 @@
+"""HTTP apps (FastAPI) of the services; OpenAPI at /docs and /openapi.json."""

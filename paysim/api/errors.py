@@ -1,0 +1,47 @@
+"""paysim errors as HTTP responses: the status says who must act, the body says what."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from paysim.domain.commands import InvalidCommandError
+from paysim.domain.payment_state import IllegalTransition
+from paysim.domain.refunds import RefundError
+from paysim.errors import MoneyError, PaysimError, PermanentError, TransientError
+from paysim.gateway.stripe_gateway import CardDeclinedError, StripeRequestError
+
+# Checked along each error's class hierarchy, most specific first.
+HTTP_STATUS: Mapping[type[PaysimError], int] = {
+    CardDeclinedError: 402,
+    IllegalTransition: 409,
+    RefundError: 422,
+    MoneyError: 422,
+    InvalidCommandError: 422,
+    StripeRequestError: 422,
+    TransientError: 503,
+    PermanentError: 422,
+}
+
+
+def status_for(exc: PaysimError, table: Mapping[type[PaysimError], int] = HTTP_STATUS) -> int:
+    for cls in type(exc).__mro__:
+        status = table.get(cls)
+        if status is not None:
+            return int(status)
+    return 500
+
+
+def install(app: FastAPI, service_statuses: Mapping[type[PaysimError], int] | None = None) -> None:
+    """Answer paysim errors as JSON; a service adds its own (not found: 404, ...)."""
+    table = {**HTTP_STATUS, **(service_statuses or {})}
+
+    @app.exception_handler(PaysimError)
+    async def _paysim_error(_request: Request, exc: PaysimError) -> JSONResponse:
+        status = status_for(exc, table)
+        headers = {"Retry-After": "1"} if status == 503 else None
+        return JSONResponse(
+            {"error": type(exc).__name__, "message": str(exc)}, status_code=status, headers=headers
+        )

@@ -1,0 +1,195 @@
+"""The payment service's HTTP API, the plan's endpoints with paysim's validation."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Header, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from paysim.api.errors import install
+from paysim.domain.money import Money
+from paysim.domain.status import PaymentMethod
+from paysim.errors import PaysimError
+from paysim.gateway.stripe_gateway import CardDeclinedError
+from paysim.services.payment import webhook_handler
+from paysim.services.payment.payment_metrics import refresh_gauges
+from paysim.services.payment.repository import Payment, PaymentNotFoundError
+from paysim.services.payment.service import (
+    ConfirmationInProgressError,
+    CreateIntent,
+    NotRefundableError,
+    PaymentService,
+)
+
+STATUSES: dict[type[PaysimError], int] = {
+    PaymentNotFoundError: 404,
+    ConfirmationInProgressError: 409,
+    NotRefundableError: 409,
+    webhook_handler.WebhookRejectedError: 400,
+}
+
+
+class CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class AmountFields(CamelModel):
+    """An amount as the plan's decimal ``amount`` or as exact ``amountMinor``; never both."""
+
+    amount: Decimal | None = Field(default=None, description="Major units, e.g. 25.99")
+    amount_minor: int | None = Field(default=None, description="Minor units, e.g. 2599")
+
+    def money(self, currency: str) -> Money | None:
+        if self.amount_minor is not None:
+            return Money(self.amount_minor, currency)
+        if self.amount is not None:
+            return Money.from_decimal(self.amount, currency)
+        return None
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> AmountFields:
+        if self.amount is not None and self.amount_minor is not None:
+            raise ValueError("give amount or amountMinor, not both")
+        return self
+
+
+class CreateIntentRequest(AmountFields):
+    user_id: int = Field(gt=0)
+    currency: str = Field(min_length=3, max_length=3, examples=["usd"])
+    payment_method: PaymentMethod = PaymentMethod.CARD
+    order_id: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _positive_amount(self) -> CreateIntentRequest:
+        money = self.money(self.currency)
+        if money is None:
+            raise ValueError("amount (or amountMinor) is required")
+        if not money.is_positive:
+            raise ValueError(f"amount must be positive, got {money}")
+        return self
+
+
+class ConfirmRequest(CamelModel):
+    payment_method_id: str = Field(min_length=1, examples=["pm_card_visa"])
+
+
+class CancelRequest(CamelModel):
+    reason: str = Field(default="requested_by_customer", min_length=1)
+
+
+class RefundRequest(AmountFields):
+    reason: str | None = None
+
+
+def payment_view(payment: Payment) -> dict[str, Any]:
+    return {
+        "paymentId": payment.id,
+        "orderId": payment.order_id,
+        "userId": payment.user_id,
+        "status": payment.status.value,
+        "amount": str(payment.amount.to_decimal()),
+        "amountMinor": payment.amount.minor,
+        "currency": payment.amount.currency,
+        "paymentMethod": payment.payment_method.value,
+        "paymentMethodId": payment.payment_method_id,
+        "stripePaymentIntentId": payment.stripe_payment_intent_id,
+        "stripeChargeId": payment.stripe_charge_id,
+        "clientSecret": payment.client_secret,
+        "receiptUrl": payment.receipt_url,
+        "attempts": payment.attempts,
+        "capturedMinor": payment.captured.minor,
+        "refundedMinor": payment.refunded.minor,
+        "failureReason": payment.failure_reason,
+        "errorCode": payment.error_code,
+        "declineCode": payment.decline_code,
+        "cancelReason": payment.cancel_reason,
+    }
+
+
+def create_app(service: PaymentService, webhook_secret: str) -> FastAPI:
+    """The app over a built service; ``paysim.bootstrap`` does the building."""
+    app = FastAPI(title="paysim payment service", version="1")
+    install(app, STATUSES)
+
+    @app.post("/api/payments/create-intent", status_code=201)
+    def create_intent(
+        body: CreateIntentRequest,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        money = body.money(body.currency)
+        assert money is not None
+        payment = service.create_intent(
+            CreateIntent(
+                user_id=body.user_id,
+                amount=money,
+                payment_method=body.payment_method,
+                order_id=body.order_id,
+                request_key=idempotency_key,
+            )
+        )
+        return payment_view(payment)
+
+    @app.post("/api/payments/{payment_id}/confirm")
+    def confirm(payment_id: int, body: ConfirmRequest) -> JSONResponse:
+        result = service.confirm(payment_id, body.payment_method_id)
+        view = payment_view(result.payment)
+        if result.declined is not None:
+            return JSONResponse(
+                status_code=402, content={**view, "error": _declined(result.declined)}
+            )
+        return JSONResponse(content=view)
+
+    @app.post("/api/payments/{payment_id}/cancel")
+    def cancel(payment_id: int, body: CancelRequest) -> dict[str, Any]:
+        return payment_view(service.cancel(payment_id, body.reason))
+
+    @app.post("/api/payments/{payment_id}/refund")
+    def refund(
+        payment_id: int,
+        body: RefundRequest,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        payment = service.get(payment_id)
+        amount = body.money(payment.amount.currency)
+        request_id = f"api-{idempotency_key}" if idempotency_key else None
+        return payment_view(service.refund(payment_id, amount, body.reason, request_id))
+
+    @app.get("/api/payments/{payment_id}")
+    def get_payment(payment_id: int) -> dict[str, Any]:
+        return payment_view(service.get(payment_id))
+
+    @app.post("/webhooks/stripe")
+    async def stripe_webhook(request: Request) -> dict[str, Any]:
+        payload = await request.body()
+        event = webhook_handler.verify(
+            payload, request.headers.get("stripe-signature"), webhook_secret
+        )
+        outcome = await run_in_threadpool(webhook_handler.handle, service, payload, event)
+        return {"received": True, "duplicate": outcome.duplicate, "applied": outcome.applied}
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        refresh_gauges(service)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        _ = service.namespace  # reads the store: a broken database fails the check
+        return {"status": "ok"}
+
+    return app
+
+
+def _declined(declined: CardDeclinedError) -> dict[str, Any]:
+    return {
+        "error": "CardDeclinedError",
+        "message": declined.message,
+        "code": declined.code,
+        "declineCode": declined.decline_code,
+    }

@@ -1,0 +1,64 @@
+"""The payment service process: API, outbox relay, refund consumer, stuck-refund sweep."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from paysim.bootstrap.common import (
+    ServiceProcess,
+    Worker,
+    consumer_worker,
+    relay_worker,
+    service_engine,
+)
+from paysim.bus.producer import EventProducer
+from paysim.config import Settings
+from paysim.gateway.stripe_gateway import StripeGateway
+from paysim.services.payment import refund_consumer
+from paysim.services.payment.service import PaymentService
+from paysim.services.payment.tables import metadata
+
+STUCK_REFUND_AFTER = timedelta(seconds=30)
+
+
+def build_process(
+    settings: Settings,
+    *,
+    bootstrap_servers: str,
+    stripe_api_base: str,
+    db_url: str | None = None,
+    with_relay: bool = True,
+    with_consumer: bool = True,
+) -> ServiceProcess:
+    from paysim.api.payment_api import create_app
+
+    engine = service_engine(settings, "payment", db_url, metadata)
+    gateway = StripeGateway(
+        stripe_api_base,
+        settings.stripe_api_key.get_secret_value(),
+        timeout_s=settings.stripe_timeout_s,
+    )
+    service = PaymentService(engine, gateway)
+    producer = EventProducer(bootstrap_servers, client_id="payment-service")
+    process = ServiceProcess(
+        app=create_app(service, settings.webhook_secret.get_secret_value()), producer=producer
+    )
+    if with_relay:
+        process.workers.append(relay_worker("payment", engine, producer))
+    if with_consumer:
+        process.workers.append(
+            consumer_worker(
+                bootstrap_servers,
+                refund_consumer.GROUP,
+                refund_consumer.TOPICS,
+                refund_consumer.refund_handler(service),
+            )
+        )
+
+    def sweep(stop: threading.Event) -> None:
+        while not stop.wait(STUCK_REFUND_AFTER.total_seconds() / 3):
+            service.resume_stuck_refunds(STUCK_REFUND_AFTER)
+
+    process.workers.append(Worker("payment-refund-sweeper", sweep))
+    return process

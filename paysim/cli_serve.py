@@ -1,0 +1,82 @@
+"""``paysim serve ...``: one service in the foreground (what ``paysim up`` starts)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from paysim.config import Settings
+
+serve_app = typer.Typer(help="Run one service in the foreground.", no_args_is_help=True)
+
+HOST = "127.0.0.1"
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    logging.getLogger("paysim.librdkafka").setLevel(logging.WARNING)
+
+
+@serve_app.command("payment")
+def serve_payment(
+    port: Annotated[int, typer.Option()],
+    bootstrap_servers: Annotated[str, typer.Option()],
+    stripe_api_base: Annotated[str, typer.Option(help="the Stripe emulator's URL")],
+    db_url: Annotated[str | None, typer.Option(help="default: SQLite in the run folder")] = None,
+    relay: Annotated[bool, typer.Option(help="run the outbox relay in this process")] = True,
+    consumer: Annotated[bool, typer.Option(help="run the refund consumer")] = True,
+) -> None:
+    """The payment service: HTTP API, outbox relay, refund consumer."""
+    from paysim.bootstrap.payment import build_process
+    from paysim.services.serving import serve
+
+    _logging()
+    process = build_process(
+        Settings(),
+        bootstrap_servers=bootstrap_servers,
+        stripe_api_base=stripe_api_base,
+        db_url=db_url,
+        with_relay=relay,
+        with_consumer=consumer,
+    )
+    serve(process, HOST, port)
+
+
+@serve_app.command("relay")
+def serve_relay(
+    service: Annotated[str, typer.Option(help="whose outbox: payment, order, ...")],
+    bootstrap_servers: Annotated[str, typer.Option()],
+    db_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """A standalone outbox relay over one service's database."""
+    from paysim.bootstrap.common import build_relay_process
+    from paysim.services.serving import run_workers_only
+
+    _logging()
+    run_workers_only(
+        build_relay_process(
+            Settings(), service=service, bootstrap_servers=bootstrap_servers, db_url=db_url
+        )
+    )
+
+
+@serve_app.command(
+    "stripe-emulator",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def serve_stripe_emulator(ctx: typer.Context) -> None:
+    """The Stripe test-mode emulator in front of stripe-mock (options: --help)."""
+    from paysim.stripe_emulator.__main__ import main
+
+    args = list(ctx.args)
+    if "--webhook-secret" not in args:
+        args += ["--webhook-secret", Settings().webhook_secret.get_secret_value()]
+    main(args)

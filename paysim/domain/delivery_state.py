@@ -1,0 +1,72 @@
+"""The delivery state machine (rules for commands and events as in ``payment_state``).
+
+Moves::
+
+    ASSIGNED -> PICKED_UP -> IN_TRANSIT -> DELIVERED
+    ASSIGNED | PICKED_UP | IN_TRANSIT -> CANCELLED
+
+A delivery has one courier run and no retry: a new courier is a new delivery.
+DELIVERED and CANCELLED share the top rank, so whichever lands first stays and the other
+is reported as a conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from paysim.domain.events import DeliveryEventType
+from paysim.domain.payment_state import StateMachine, Transition
+from paysim.domain.status import DeliveryStatus
+
+D = DeliveryStatus
+
+DELIVERY_MOVES: Mapping[DeliveryStatus, frozenset[DeliveryStatus]] = {
+    D.ASSIGNED: frozenset({D.PICKED_UP, D.CANCELLED}),
+    D.PICKED_UP: frozenset({D.IN_TRANSIT, D.CANCELLED}),
+    D.IN_TRANSIT: frozenset({D.DELIVERED, D.CANCELLED}),
+    D.DELIVERED: frozenset(),
+    D.CANCELLED: frozenset(),
+}
+
+DELIVERY_RANK: Mapping[DeliveryStatus, int] = {
+    D.ASSIGNED: 0,
+    D.PICKED_UP: 1,
+    D.IN_TRANSIT: 2,
+    D.DELIVERED: 3,
+    D.CANCELLED: 3,
+}
+
+DELIVERY_MACHINE: StateMachine[DeliveryStatus] = StateMachine(
+    "delivery", DELIVERY_MOVES, DELIVERY_RANK
+)
+
+DELIVERY_EVENT_ON_ENTER: Mapping[DeliveryStatus, DeliveryEventType] = {
+    D.ASSIGNED: DeliveryEventType.DELIVERY_ASSIGNED,
+    D.PICKED_UP: DeliveryEventType.DELIVERY_PICKED_UP,
+    D.IN_TRANSIT: DeliveryEventType.DELIVERY_IN_TRANSIT,
+    D.DELIVERED: DeliveryEventType.DELIVERY_DELIVERED,
+    D.CANCELLED: DeliveryEventType.DELIVERY_CANCELLED,
+}
+"""The event a delivery publishes on entering each status (one for one)."""
+
+DELIVERY_EVENT_TARGETS: Mapping[DeliveryEventType, DeliveryStatus] = {
+    event_type: status for status, event_type in DELIVERY_EVENT_ON_ENTER.items()
+}
+"""The status a delivery event reports, for consumers that track deliveries."""
+
+
+def move_delivery(current: DeliveryStatus, target: DeliveryStatus) -> DeliveryStatus:
+    """A commanded move: the new status, or ``IllegalTransition``."""
+    return DELIVERY_MACHINE.move(current, target)
+
+
+def apply_delivery_event(
+    current: DeliveryStatus, target: DeliveryStatus
+) -> Transition[DeliveryStatus]:
+    """An event's status: applied if forward, else ignored with a reason."""
+    return DELIVERY_MACHINE.offer(current, target)
+
+
+def cancel_delivery(current: DeliveryStatus) -> DeliveryStatus:
+    """Cancel a delivery that has not been delivered, or raise ``IllegalTransition``."""
+    return move_delivery(current, D.CANCELLED)

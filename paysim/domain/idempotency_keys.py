@@ -1,0 +1,83 @@
+"""Deterministic Stripe idempotency keys, derived from the logical operation.
+
+A retried call (after a timeout, a 5xx, a crash before the result was stored) sends the
+same key, and Stripe answers with the first call's result instead of acting twice: a
+payment cannot be confirmed twice, nor a refund paid out twice. So keys are built only
+from what identifies the operation, never from time, randomness or ``hash()`` (which is
+salted per process).
+
+Keys read ``paysim[:namespace]:<operation>:payment-<id>[:<detail>]``. Database ids start
+at 1 again in every run while Stripe remembers keys for 24 hours, so a run against a
+Stripe that outlives it must pass a ``namespace`` (the run id) to keep its keys apart.
+Stripe accepts keys of up to 255 characters; a part too long or with unusual characters
+is replaced by its SHA-256 digest so the key stays within bounds and stable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from paysim.errors import PermanentError
+
+PREFIX = "paysim"
+MAX_KEY_LENGTH = 255
+_MAX_PART_LENGTH = 64
+_SAFE_PART = re.compile(r"[A-Za-z0-9._-]+")
+
+
+class IdempotencyKeyError(PermanentError, ValueError):
+    """A key part that cannot identify an operation (empty, zero, negative)."""
+
+
+def _positive(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise IdempotencyKeyError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+def _part(name: str, value: str) -> str:
+    if not value:
+        raise IdempotencyKeyError(f"{name} must not be empty")
+    if len(value) <= _MAX_PART_LENGTH and _SAFE_PART.fullmatch(value):
+        return value
+    return "sha256-" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def _key(operation: str, payment_id: int, *details: str, namespace: str | None) -> str:
+    parts = [PREFIX]
+    if namespace is not None:
+        parts.append(_part("namespace", namespace))
+    parts += [operation, f"payment-{_positive('payment_id', payment_id)}", *details]
+    key = ":".join(parts)
+    if len(key) > MAX_KEY_LENGTH:
+        # Only an absurd id can get here: the text parts are bounded by _part.
+        raise IdempotencyKeyError(f"key of {len(key)} characters exceeds {MAX_KEY_LENGTH}")
+    return key
+
+
+def create_intent_key(payment_id: int, *, namespace: str | None = None) -> str:
+    """Key for creating the PaymentIntent of a payment (one intent per payment)."""
+    return _key("create-intent", payment_id, namespace=namespace)
+
+
+def confirm_key(payment_id: int, attempt: int, *, namespace: str | None = None) -> str:
+    """Key for confirming a payment; each attempt (1, 2, ...) after a decline is new."""
+    return _key(
+        "confirm", payment_id, f"attempt-{_positive('attempt', attempt)}", namespace=namespace
+    )
+
+
+def cancel_key(payment_id: int, *, namespace: str | None = None) -> str:
+    """Key for cancelling a payment's intent (a payment is cancelled at most once)."""
+    return _key("cancel", payment_id, namespace=namespace)
+
+
+def refund_key(payment_id: int, refund_request_id: str, *, namespace: str | None = None) -> str:
+    """Key for one logical refund, named by the request that asked for it."""
+    return _key(
+        "refund",
+        payment_id,
+        f"request-{_part('refund_request_id', refund_request_id)}",
+        namespace=namespace,
+    )

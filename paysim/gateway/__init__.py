@@ -1,0 +1,1 @@
+"""The Stripe adapter: the official SDK, idempotency keys, timeouts, errors mapped."""

@@ -1,0 +1,1 @@
+"""Metrics, consumer lag, topics as DataFrames, saga timelines."""

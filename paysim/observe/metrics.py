@@ -1,0 +1,65 @@
+"""Prometheus metrics with the plan's names, defined once for every service.
+
+Names and labels follow the plan's "Metrics to Track". Each service process exposes the
+default registry on its ``/metrics`` endpoint.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_PUBLISHED = Counter(
+    "payment_events_published_total",
+    "Events published to Kafka, by event type.",
+    ["event_type"],
+)
+EVENTS_CONSUMED = Counter(
+    "payment_events_consumed_total",
+    "Events handled by a consumer group, by event type and outcome.",
+    ["group", "event_type", "outcome"],
+)
+PROCESSING_SECONDS = Histogram(
+    "payment_event_processing_duration_seconds",
+    "Time from poll to stored offset for one event, retries included.",
+    ["group", "event_type"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+EVENT_FAILURES = Counter(
+    "payment_event_failures_total",
+    "Handler failures, by group, event type and error class (every attempt counts).",
+    ["group", "event_type", "error"],
+)
+EVENT_RETRIES = Counter(
+    "payment_event_retries_total",
+    "Retries of a failed handler, by group and event type.",
+    ["group", "event_type"],
+)
+DEAD_LETTERS = Counter(
+    "payment_event_dead_letters_total",
+    "Records sent to a dead-letter topic, by group and source topic.",
+    ["group", "topic"],
+)
+OUTBOX_BACKLOG = Gauge(
+    "payment_outbox_backlog",
+    "Outbox rows committed but not yet published, by service.",
+    ["service"],
+)
+RELAY_PUBLISH_SECONDS = Histogram(
+    "payment_outbox_publish_latency_seconds",
+    "Time from an outbox row's commit to its confirmed delivery to Kafka.",
+    ["service"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+PAYMENT_SUCCESS_RATE = Gauge(
+    "payment_success_rate",
+    "Completed payments over completed plus failed confirmations.",
+)
+PAYMENT_REFUND_RATE = Gauge(
+    "payment_refund_rate",
+    "Refunded payments over completed payments.",
+)
+CONSUMER_LAG = Gauge(
+    "payment_consumer_lag",
+    "High watermark minus committed offset, by group, topic and partition.",
+    ["group", "topic", "partition"],
+)

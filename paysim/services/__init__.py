@@ -1,0 +1,1 @@
+"""The services of the plan: payment, order, delivery, notification, analytics."""

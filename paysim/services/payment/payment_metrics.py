@@ -1,0 +1,28 @@
+"""The payment service's gauges, computed from its store when /metrics is scraped."""
+
+from __future__ import annotations
+
+from paysim.domain.status import PaymentStatus
+from paysim.observe import metrics
+from paysim.services.payment import repository as repo
+from paysim.services.payment.service import PaymentService
+
+CAPTURED = {
+    PaymentStatus.COMPLETED,
+    PaymentStatus.REFUND_PENDING,
+    PaymentStatus.PARTIALLY_REFUNDED,
+    PaymentStatus.REFUNDED,
+}
+REFUNDED = {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
+
+
+def refresh_gauges(service: PaymentService) -> None:
+    with service.uow() as uow:
+        counts = repo.status_counts(uow.connection)
+        backlog = uow.outbox.backlog()
+    captured = sum(counts.get(s.value, 0) for s in CAPTURED)
+    failed = counts.get(PaymentStatus.FAILED.value, 0)
+    refunded = sum(counts.get(s.value, 0) for s in REFUNDED)
+    metrics.PAYMENT_SUCCESS_RATE.set(captured / (captured + failed) if captured + failed else 0.0)
+    metrics.PAYMENT_REFUND_RATE.set(refunded / captured if captured else 0.0)
+    metrics.OUTBOX_BACKLOG.labels("payment").set(backlog)

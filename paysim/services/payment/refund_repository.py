@@ -1,0 +1,87 @@
+"""Refund rows: one per logical refund request, the ledger of what was asked and done."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+
+from paysim.domain.money import Money
+from paysim.services.payment.tables import refunds
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    id: int
+    payment_id: int
+    request_id: str
+    amount: Money
+    status: str
+    reason: str | None
+    stripe_refund_id: str | None
+    created_at: datetime
+
+
+def _refund(row: Any, currency: str) -> Refund:
+    return Refund(
+        id=row.id,
+        payment_id=row.payment_id,
+        request_id=row.request_id,
+        amount=Money(row.amount_minor, currency),
+        status=row.status,
+        reason=row.reason,
+        stripe_refund_id=row.stripe_refund_id,
+        created_at=row.created_at,
+    )
+
+
+def by_request(conn: Connection, request_id: str, currency: str) -> Refund | None:
+    row = conn.execute(select(refunds).where(refunds.c.request_id == request_id)).one_or_none()
+    return None if row is None else _refund(row, currency)
+
+
+def add(
+    conn: Connection,
+    *,
+    payment_id: int,
+    request_id: str,
+    amount: Money,
+    reason: str | None,
+    now: datetime,
+) -> Refund:
+    conn.execute(
+        insert(refunds).values(
+            payment_id=payment_id,
+            request_id=request_id,
+            amount_minor=amount.minor,
+            status="PENDING",
+            reason=reason,
+            created_at=now,
+        )
+    )
+    found = by_request(conn, request_id, amount.currency)
+    assert found is not None
+    return found
+
+
+def finish(
+    conn: Connection, refund_id: int, status: str, stripe_refund_id: str | None, now: datetime
+) -> None:
+    conn.execute(
+        update(refunds)
+        .where(refunds.c.id == refund_id)
+        .values(status=status, stripe_refund_id=stripe_refund_id, completed_at=now)
+    )
+
+
+def stuck(conn: Connection, older_than: datetime) -> list[tuple[int, str]]:
+    """(payment_id, request_id) of refunds still PENDING since before ``older_than``."""
+    rows = conn.execute(
+        select(refunds.c.payment_id, refunds.c.request_id).where(
+            refunds.c.status == "PENDING", refunds.c.created_at < older_than
+        )
+    )
+    return [(int(r.payment_id), str(r.request_id)) for r in rows]

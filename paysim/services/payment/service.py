@@ -1,0 +1,438 @@
+"""The payment service's operations: create, confirm, cancel, refund, apply outcomes.
+
+Each operation follows one pattern: check and record intent in a transaction (state plus
+the events owed, via the outbox), call Stripe outside any transaction with a key derived
+from the operation, then record the outcome in a second transaction. A crash between
+the two leaves the payment in a pending status that a retry of the same operation
+(same key, so no second charge) or Stripe's webhook completes.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+
+from paysim.domain import idempotency_keys as keys
+from paysim.domain.events import PaymentEventType, utc_now
+from paysim.domain.money import Money
+from paysim.domain.payment_state import PAYMENT_EVENT_ON_ENTER, apply_payment_event, move_payment
+from paysim.domain.refunds import status_after_refunds, validate_refund
+from paysim.domain.status import PaymentMethod, PaymentStatus
+from paysim.errors import PermanentError
+from paysim.gateway.stripe_gateway import CardDeclinedError, StripeGateway, StripeRequestError
+from paysim.services.payment import refund_repository as refund_rows
+from paysim.services.payment import repository as repo
+from paysim.services.payment.payment_events import payment_event
+from paysim.services.payment.repository import Payment
+from paysim.services.payment.tables import instance
+from paysim.store.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+REFUNDABLE = {
+    PaymentStatus.COMPLETED,
+    PaymentStatus.PARTIALLY_REFUNDED,
+    PaymentStatus.REFUND_PENDING,
+}
+
+
+class ConfirmationInProgressError(PermanentError):
+    """A confirmation with another payment method is still waiting for Stripe's outcome."""
+
+
+class NotRefundableError(PermanentError):
+    """Only a completed payment can be refunded."""
+
+
+@dataclass(frozen=True, slots=True)
+class CreateIntent:
+    user_id: int
+    amount: Money
+    payment_method: PaymentMethod = PaymentMethod.CARD
+    order_id: int | None = None
+    request_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmResult:
+    payment: Payment
+    declined: CardDeclinedError | None = None
+
+
+class PaymentService:
+    """Payments against Stripe, with state and events committed together."""
+
+    def __init__(
+        self, engine: Engine, gateway: StripeGateway, *, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self._engine = engine
+        self._gateway = gateway
+        self._clock = clock
+        self._namespace: str | None = None
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self._engine, clock=self._clock)
+
+    @property
+    def namespace(self) -> str:
+        """This store's prefix for Stripe idempotency keys, created once and kept."""
+        if self._namespace is None:
+            with self.uow() as uow:
+                found = uow.connection.execute(select(instance.c.namespace)).scalar()
+                if found is None:
+                    found = uuid.uuid4().hex[:12]
+                    uow.connection.execute(insert(instance).values(namespace=found))
+            self._namespace = str(found)
+        return self._namespace
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def get(self, payment_id: int) -> Payment:
+        with self.uow() as uow:
+            return repo.get(uow.connection, payment_id)
+
+    def create_intent(self, cmd: CreateIntent) -> Payment:
+        with self.uow() as uow:
+            if cmd.request_key and (same := repo.by_request_key(uow.connection, cmd.request_key)):
+                return same
+            order_id = cmd.order_id or repo.next_order_id(uow.connection)
+            payment = repo.insert_payment(
+                uow.connection,
+                order_id=order_id,
+                user_id=cmd.user_id,
+                amount=cmd.amount,
+                payment_method=cmd.payment_method,
+                request_key=cmd.request_key,
+                now=self._clock(),
+            )
+        try:
+            intent = self._gateway.create_intent(
+                cmd.amount,
+                idempotency_key=keys.create_intent_key(payment.id, namespace=self.namespace),
+                metadata={"paymentId": str(payment.id), "orderId": str(order_id)},
+            )
+        except Exception as exc:
+            # No order has heard of this payment yet (nothing was published): close it quietly.
+            self.apply_outcome(
+                payment.id,
+                PaymentStatus.CANCELLED,
+                "create-intent failed",
+                None,
+                {"cancel_reason": f"intent creation failed: {exc}"},
+                publish=False,
+            )
+            raise
+        with self.uow() as uow:
+            current = repo.get(uow.connection, payment.id)
+            created = repo.save(
+                uow.connection,
+                current,
+                replace(
+                    current, stripe_payment_intent_id=intent.id, client_secret=intent.client_secret
+                ),
+                "create-intent",
+                self._clock(),
+            )
+            uow.outbox.add(payment_event(created, PaymentEventType.PAYMENT_INITIATED))
+        log.info("payment initiated paymentId=%s orderId=%s", created.id, created.order_id)
+        return created
+
+    def confirm(self, payment_id: int, payment_method_id: str) -> ConfirmResult:
+        with self.uow() as uow:
+            payment = repo.get(uow.connection, payment_id)
+            if payment.status == PaymentStatus.PROCESSING:
+                # The outcome of the current attempt is unknown: ask again with its key.
+                if payment.payment_method_id != payment_method_id:
+                    raise ConfirmationInProgressError(
+                        f"payment {payment_id} is still confirming attempt {payment.attempts} "
+                        f"with {payment.payment_method_id}; retry with that payment method"
+                    )
+            else:
+                move_payment(payment.status, PaymentStatus.PROCESSING)
+                payment = self._enter_processing(uow, payment, payment_method_id)
+        attempt = payment.attempts
+        assert payment.stripe_payment_intent_id is not None
+        key = keys.confirm_key(payment_id, attempt, namespace=self.namespace)
+        try:
+            intent = self._gateway.confirm(
+                payment.stripe_payment_intent_id, payment_method_id, idempotency_key=key
+            )
+        except CardDeclinedError as declined:
+            failed = self.apply_outcome(
+                payment_id,
+                PaymentStatus.FAILED,
+                "confirm declined",
+                attempt,
+                {
+                    "failure_reason": declined.message,
+                    "error_code": declined.code,
+                    "decline_code": declined.decline_code,
+                },
+            )
+            return ConfirmResult(failed, declined)
+        except StripeRequestError as refused:
+            self.apply_outcome(
+                payment_id,
+                PaymentStatus.FAILED,
+                "confirm refused",
+                attempt,
+                {"failure_reason": str(refused), "error_code": refused.code},
+            )
+            raise
+        if intent.status == "succeeded":
+            completed = self.apply_outcome(
+                payment_id,
+                PaymentStatus.COMPLETED,
+                "confirm succeeded",
+                attempt,
+                {
+                    "stripe_charge_id": intent.latest_charge,
+                    "captured": Money(intent.amount_received, intent.currency),
+                    "receipt_url": receipt_url(intent.latest_charge),
+                },
+            )
+            return ConfirmResult(completed)
+        # "processing" and friends: Stripe's webhook will tell the outcome.
+        return ConfirmResult(self.get(payment_id))
+
+    def _enter_processing(self, uow: UnitOfWork, payment: Payment, pm: str) -> Payment:
+        if payment.stripe_payment_intent_id is None:
+            raise PermanentError(f"payment {payment.id} has no PaymentIntent to confirm")
+        processing = repo.save(
+            uow.connection,
+            payment,
+            replace(
+                payment,
+                status=PaymentStatus.PROCESSING,
+                attempts=payment.attempts + 1,
+                payment_method_id=pm,
+                failure_reason=None,
+                error_code=None,
+                decline_code=None,
+            ),
+            "confirm",
+            self._clock(),
+        )
+        uow.outbox.add(
+            payment_event(processing, PaymentEventType.PAYMENT_PROCESSING, previous=payment.status)
+        )
+        return processing
+
+    def cancel(self, payment_id: int, reason: str) -> Payment:
+        with self.uow() as uow:
+            payment = repo.get(uow.connection, payment_id)
+            move_payment(payment.status, PaymentStatus.CANCELLED)
+            # Kept before Stripe is called: its webhook may land first, and then carries
+            # the customer's reason rather than Stripe's generic one.
+            payment = repo.save(
+                uow.connection,
+                payment,
+                replace(payment, cancel_reason=reason),
+                "cancel requested",
+                self._clock(),
+            )
+        if payment.stripe_payment_intent_id is not None:
+            self._gateway.cancel(
+                payment.stripe_payment_intent_id,
+                idempotency_key=keys.cancel_key(payment_id, namespace=self.namespace),
+            )
+        return self.apply_outcome(
+            payment_id, PaymentStatus.CANCELLED, "cancel", None, {"cancel_reason": reason}
+        )
+
+    def apply_outcome(
+        self,
+        payment_id: int,
+        target: PaymentStatus,
+        cause: str,
+        attempt: int | None,
+        updates: dict[str, Any],
+        *,
+        publish: bool = True,
+        extra: dict[str, Any] | None = None,
+        uow: UnitOfWork | None = None,
+    ) -> Payment:
+        """Offer an outcome; applied (with its event) only if it moves the payment forward."""
+        if uow is None:
+            with self.uow() as own:
+                return self.apply_outcome(
+                    payment_id,
+                    target,
+                    cause,
+                    attempt,
+                    updates,
+                    publish=publish,
+                    extra=extra,
+                    uow=own,
+                )
+        payment = repo.get(uow.connection, payment_id)
+        transition = apply_payment_event(
+            payment.status, target, event_attempt=attempt, current_attempt=payment.attempts
+        )
+        now = self._clock()
+        if not transition.applied:
+            repo.record_transition(
+                uow.connection,
+                payment_id=payment_id,
+                from_status=payment.status,
+                to_status=target,
+                applied=False,
+                cause=cause,
+                note=transition.reason,
+                now=now,
+            )
+            log.info("ignored %s for paymentId=%s: %s", target, payment_id, transition.reason)
+            return payment
+        moved = repo.save(
+            uow.connection, payment, replace(payment, status=target, **updates), cause, now
+        )
+        if publish:
+            event_extra = {k: v for k, v in updates.items() if k in _EVENT_FIELDS}
+            uow.outbox.add(
+                payment_event(
+                    moved,
+                    PAYMENT_EVENT_ON_ENTER[target],
+                    previous=payment.status,
+                    **event_extra,
+                    **(extra or {}),
+                )
+            )
+        return moved
+
+    def refund(
+        self,
+        payment_id: int,
+        amount: Money | None,
+        reason: str | None,
+        request_id: str | None = None,
+        *,
+        announce: bool = True,
+    ) -> Payment:
+        """Refund all or part of a captured payment; idempotent per ``request_id``.
+
+        ``announce`` publishes PAYMENT_REFUND_INITIATED; a refund asked for *by* that
+        event (the order service's) is not announced again.
+        """
+        request_id = request_id or f"api-{uuid.uuid4()}"
+        with self.uow() as uow:
+            payment = repo.get(uow.connection, payment_id)
+            existing = refund_rows.by_request(uow.connection, request_id, payment.amount.currency)
+            if existing is not None and existing.status != "PENDING":
+                return payment
+            refund = existing or self._start_refund(
+                uow, payment, amount, reason=reason, request_id=request_id, announce=announce
+            )
+        assert payment.stripe_payment_intent_id is not None
+        done = self._gateway.refund(
+            payment.stripe_payment_intent_id,
+            refund.amount,
+            idempotency_key=keys.refund_key(payment_id, request_id, namespace=self.namespace),
+        )
+        return self._finish_refund(refund, done.id)
+
+    def _start_refund(
+        self,
+        uow: UnitOfWork,
+        payment: Payment,
+        amount: Money | None,
+        *,
+        reason: str | None,
+        request_id: str,
+        announce: bool,
+    ) -> refund_rows.Refund:
+        if payment.status not in REFUNDABLE:
+            raise NotRefundableError(
+                f"payment {payment.id} is {payment.status}; only a completed payment can be "
+                "refunded"
+            )
+        reserved = Money(
+            repo.pending_refunds_minor(uow.connection, payment.id), payment.amount.currency
+        )
+        to_refund = validate_refund(amount, payment.captured, payment.refunded + reserved)
+        now = self._clock()
+        refund = refund_rows.add(
+            uow.connection,
+            payment_id=payment.id,
+            request_id=request_id,
+            amount=to_refund,
+            reason=reason,
+            now=now,
+        )
+        current = payment
+        if payment.status != PaymentStatus.REFUND_PENDING:
+            current = repo.save(
+                uow.connection,
+                payment,
+                replace(payment, status=PaymentStatus.REFUND_PENDING),
+                "refund",
+                now,
+            )
+        if announce:
+            uow.outbox.add(
+                payment_event(
+                    current,
+                    PaymentEventType.PAYMENT_REFUND_INITIATED,
+                    previous=payment.status,
+                    refund_amount_minor=to_refund.minor,
+                    refund_reason=reason,
+                    refund_request_id=request_id,
+                )
+            )
+        return refund
+
+    def _finish_refund(self, refund: refund_rows.Refund, stripe_refund_id: str) -> Payment:
+        with self.uow() as uow:
+            payment = repo.get(uow.connection, refund.payment_id)
+            current = refund_rows.by_request(
+                uow.connection, refund.request_id, payment.amount.currency
+            )
+            if current is None or current.status != "PENDING":
+                return payment  # finished by a concurrent retry of the same request
+            now = self._clock()
+            refund_rows.finish(uow.connection, refund.id, "SUCCEEDED", stripe_refund_id, now)
+            refunded = payment.refunded + refund.amount
+            status = status_after_refunds(payment.captured, refunded)
+            moved = repo.save(
+                uow.connection,
+                payment,
+                replace(payment, status=status, refunded=refunded),
+                "refunded",
+                now,
+            )
+            uow.outbox.add(
+                payment_event(
+                    moved,
+                    PaymentEventType.PAYMENT_REFUNDED,
+                    previous=payment.status,
+                    refund_amount_minor=refund.amount.minor,
+                    refund_id=stripe_refund_id,
+                    refund_reason=refund.reason,
+                    refund_request_id=refund.request_id,
+                )
+            )
+            return moved
+
+    def resume_stuck_refunds(self, older_than: timedelta) -> int:
+        """Finish refunds left PENDING by a crash; same request id, so same Stripe key."""
+        with self.uow() as uow:
+            stuck = refund_rows.stuck(uow.connection, self._clock() - older_than)
+        for payment_id, request_id in stuck:
+            try:
+                self.refund(payment_id, None, None, request_id, announce=False)
+            except Exception:
+                log.exception("resuming refund %s of paymentId=%s failed", request_id, payment_id)
+        return len(stuck)
+
+
+_EVENT_FIELDS = {"failure_reason", "error_code", "decline_code", "cancel_reason"}
+
+
+def receipt_url(charge_id: str | None) -> str | None:
+    return f"https://pay.stripe.com/receipts/{charge_id}" if charge_id else None

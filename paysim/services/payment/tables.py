@@ -1,0 +1,107 @@
+"""The payment service's own tables (beside the shared outbox and tracking tables)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+_ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+instance = Table(
+    "instance",
+    metadata,
+    # One row: this store's namespace for Stripe idempotency keys. Payment ids restart at
+    # 1 in every new database, so keys must not collide with another store's at Stripe.
+    Column("namespace", String(64), primary_key=True),
+)
+
+order_numbers = Table(
+    "order_numbers",
+    metadata,
+    # Hands out orderIds for checkouts that arrive without one.
+    Column("id", _ROW_ID, primary_key=True, autoincrement=True),
+    sqlite_autoincrement=True,
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", _ROW_ID, primary_key=True, autoincrement=True),
+    Column("order_id", BigInteger, nullable=False, index=True),
+    Column("user_id", BigInteger, nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("payment_method", String(16), nullable=False),
+    Column("payment_method_id", String(255), nullable=True),
+    Column("stripe_payment_intent_id", String(255), nullable=True, unique=True),
+    Column("stripe_charge_id", String(255), nullable=True),
+    Column("client_secret", String(255), nullable=True),
+    Column("receipt_url", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("captured_minor", BigInteger, nullable=False, default=0),
+    Column("refunded_minor", BigInteger, nullable=False, default=0),
+    Column("failure_reason", Text, nullable=True),
+    Column("error_code", String(64), nullable=True),
+    Column("decline_code", String(64), nullable=True),
+    Column("cancel_reason", Text, nullable=True),
+    Column("request_key", String(255), nullable=True, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("status_changed_at", DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", _ROW_ID, primary_key=True, autoincrement=True),
+    Column("payment_id", BigInteger, ForeignKey("payments.id"), nullable=False, index=True),
+    # One logical refund, however often it is retried: also Stripe's idempotency key.
+    Column("request_id", String(255), nullable=False, unique=True),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # PENDING, SUCCEEDED, FAILED
+    Column("reason", Text, nullable=True),
+    Column("stripe_refund_id", String(255), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    sqlite_autoincrement=True,
+)
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    # Stripe's event id: a webhook delivered twice is recognised and recorded once.
+    Column("stripe_event_id", String(255), primary_key=True),
+    Column("type", String(64), nullable=False),
+    Column("payment_id", BigInteger, nullable=True),
+    Column("applied", Boolean, nullable=False),
+    Column("note", Text, nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+payment_transitions = Table(
+    "payment_transitions",
+    metadata,
+    # The audit trail: every move offered to a payment, applied or ignored, and why.
+    Column("id", _ROW_ID, primary_key=True, autoincrement=True),
+    Column("payment_id", BigInteger, nullable=False, index=True),
+    Column("from_status", String(32), nullable=True),
+    Column("to_status", String(32), nullable=False),
+    Column("applied", Boolean, nullable=False),
+    Column("cause", String(128), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,
+)

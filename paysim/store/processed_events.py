@@ -1,0 +1,72 @@
+"""Idempotent consumers: one tracking row per (consumer group, event id) handled.
+
+A consumer records the event it handles in the same transaction as the state change
+the event causes. If the event was handled before (Kafka redelivers after a crash or
+a rebalance; the outbox relay republishes after a crash), the row is already there and
+``record`` answers False: the handler skips the event, and committing the transaction
+changes nothing. If the handler's transaction rolls back, the tracking row goes with it,
+so the redelivered event is handled again, as it must be.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import exists, insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from paysim.domain.events import utc_now
+from paysim.store.schema import processed_events
+
+logger = logging.getLogger(__name__)
+
+
+class ProcessedEvents:
+    """The tracking rows seen through one connection and its current transaction."""
+
+    def __init__(self, connection: Connection, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self._connection = connection
+        self._clock = clock
+
+    def record(self, consumer_group: str, event_id: UUID | str) -> bool:
+        """Mark the event handled by the group; False if it already was.
+
+        The primary key decides, not a prior ``SELECT``: two consumers racing on the same
+        event both pass a "not seen yet" check, but only one insert can succeed (the other
+        waits on the row's key lock, or on SQLite's write lock, and then fails).
+
+        The insert runs in a SAVEPOINT because a failed statement aborts the whole
+        transaction on PostgreSQL: rolling back to the savepoint undoes just the failed
+        insert, and the caller's transaction stays usable for whatever else it does.
+        """
+        row = {
+            "consumer_group": consumer_group,
+            "event_id": str(event_id),
+            "processed_at": self._clock(),
+        }
+        try:
+            with self._connection.begin_nested():
+                self._connection.execute(insert(processed_events).values(row))
+        except IntegrityError:
+            logger.info(
+                "duplicate event skipped group=%s eventId=%s",
+                consumer_group,
+                event_id,
+                extra={"eventId": str(event_id), "consumerGroup": consumer_group},
+            )
+            return False
+        return True
+
+    def seen(self, consumer_group: str, event_id: UUID | str) -> bool:
+        """Whether the group has handled the event (as of this transaction)."""
+        query = select(
+            exists().where(
+                processed_events.c.consumer_group == consumer_group,
+                processed_events.c.event_id == str(event_id),
+            )
+        )
+        return bool(self._connection.execute(query).scalar())

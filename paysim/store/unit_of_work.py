@@ -1,0 +1,105 @@
+"""One database transaction for one piece of work: state, owed events, tracking row.
+
+A handler changes its service's tables, adds the events it owes to the outbox and
+records the event it consumed, all through one ``UnitOfWork``, so they are committed
+together or not at all. That is what removes the plan's dual writes: no event is
+published for a state change that was rolled back, no state change is left without its
+events, and no event is applied twice because its tracking row was lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+from typing import Self, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection, RootTransaction
+
+from paysim.domain.events import utc_now
+from paysim.store.outbox import Outbox
+from paysim.store.processed_events import ProcessedEvents
+
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+
+class UnitOfWork:
+    """A transaction scope: commits on a clean exit of ``with``, rolls back on an exception.
+
+    Commit-on-exit (the same rule as SQLAlchemy's ``engine.begin()``) means a handler
+    cannot forget to commit; to abandon the work, raise. The object can be reused: each
+    ``with`` opens a new connection and transaction, and ``connection``, ``outbox`` and
+    ``processed`` are usable only inside it::
+
+        with uow:
+            if not uow.processed.record("order-service", event.event_id):
+                return
+            uow.connection.execute(update(orders)...)
+            uow.outbox.add(order_confirmed)
+    """
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._connection: Connection | None = None
+        self._transaction: RootTransaction | None = None
+        self._outbox: Outbox | None = None
+        self._processed: ProcessedEvents | None = None
+
+    def __enter__(self) -> Self:
+        if self._connection is not None:
+            raise RuntimeError("UnitOfWork is already in a transaction; it does not nest")
+        connection = self._engine.connect()
+        try:
+            self._transaction = connection.begin()
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        self._outbox = Outbox(connection, clock=self._clock)
+        self._processed = ProcessedEvents(connection, clock=self._clock)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, transaction = self._connection, self._transaction
+        self._connection = self._transaction = self._outbox = self._processed = None
+        if connection is None or transaction is None:
+            return
+        try:
+            if exc_type is None:
+                transaction.commit()
+            else:
+                transaction.rollback()
+                logger.debug("unit of work rolled back: %s", exc_type.__name__)
+        finally:
+            connection.close()
+
+    @property
+    def connection(self) -> Connection:
+        """The transaction's connection, for the service's own tables."""
+        return self._active(self._connection)
+
+    @property
+    def outbox(self) -> Outbox:
+        """The outbox, writing in this transaction."""
+        return self._active(self._outbox)
+
+    @property
+    def processed(self) -> ProcessedEvents:
+        """The processed-event tracking rows, written in this transaction."""
+        return self._active(self._processed)
+
+    @staticmethod
+    def _active(value: _T | None) -> _T:
+        if value is None:
+            raise RuntimeError("UnitOfWork used outside its `with` block")
+        return value

@@ -1,0 +1,304 @@
+"""Payment-side reliability on the real stack: retries charge once, webhooks are
+verified and applied forward only, the outbox survives a killed relay, refunds asked
+for on Kafka are performed once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from paysim.bus.producer import EventProducer
+from paysim.bus.reader import read_records, wait_for_records
+from paysim.config import Settings
+from paysim.domain.events import PaymentEvent, PaymentEventType
+from paysim.infra import processes
+from paysim.services.launcher import ServiceUrls
+from paysim.store.database import sqlite_url
+from paysim.stripe_emulator.client import EmulatorAdmin
+from paysim.stripe_emulator.webhooks import signature_header
+from tests.support import confirm, create_intent, events_of_order, paid
+
+SECRET = Settings().webhook_secret.get_secret_value()
+
+
+def _post_webhook(
+    api: str, event: dict[str, object], *, secret: str = SECRET, timestamp: int | None = None
+) -> httpx.Response:
+    payload = json.dumps(event).encode()
+    return httpx.post(
+        f"{api}/webhooks/stripe",
+        content=payload,
+        timeout=10,
+        headers={
+            "Stripe-Signature": signature_header(payload, secret, timestamp),
+            "Content-Type": "application/json",
+        },
+    )
+
+
+def _stripe_events(emulator: EmulatorAdmin, intent_id: str, event_type: str) -> list[dict]:
+    return [
+        e
+        for e in emulator.events()
+        if e["type"] == event_type and e["data"]["object"].get("id") == intent_id
+    ]
+
+
+def test_a_confirm_that_times_out_and_is_retried_charges_once(
+    services: ServiceUrls, emulator: EmulatorAdmin
+) -> None:
+    payment = create_intent(services.payment_api)
+    # The emulator charges, then holds the answer past the service's 1.5 s Stripe timeout.
+    emulator.set_fault("timeout", "POST /v1/payment_intents/*/confirm", times=1, hold_s=4)
+    response = confirm(services.payment_api, payment["paymentId"], "pm_card_visa")
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "COMPLETED"
+    ledger = emulator.ledger()
+    assert len(ledger.succeeded_charges_for(payment["stripePaymentIntentId"])) == 1
+
+
+def test_stripe_5xx_and_429_are_retried_with_the_same_key(
+    services: ServiceUrls, emulator: EmulatorAdmin
+) -> None:
+    emulator.set_fault("error", "POST /v1/payment_intents", times=1, status=500)
+    emulator.set_fault("rate_limit", "POST /v1/payment_intents/*/confirm", times=1)
+    payment = paid(services.payment_api)
+    ledger = emulator.ledger()
+    assert len(ledger.succeeded_charges_for(payment["stripePaymentIntentId"])) == 1
+
+
+def test_forged_and_stale_signatures_are_rejected_and_nothing_is_recorded(
+    services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str
+) -> None:
+    payment = paid(services.payment_api)
+    [real] = _stripe_events(emulator, payment["stripePaymentIntentId"], "payment_intent.succeeded")
+    forged = {**real, "id": f"evt_forged_{uuid.uuid4().hex[:8]}"}
+    stale = {**real, "id": f"evt_stale_{uuid.uuid4().hex[:8]}"}
+    fresh = {**real, "id": f"evt_fresh_{uuid.uuid4().hex[:8]}"}
+
+    wrong_secret = _post_webhook(services.payment_api, forged, secret="whsec_attacker")
+    assert wrong_secret.status_code == 400
+    assert "signature" in wrong_secret.json()["message"]
+    too_old = _post_webhook(services.payment_api, stale, timestamp=int(time.time()) - 3600)
+    assert too_old.status_code == 400
+    unsigned = httpx.post(f"{services.payment_api}/webhooks/stripe", content=b"{}", timeout=10)
+    assert unsigned.status_code == 400
+
+    assert _post_webhook(services.payment_api, fresh).status_code == 200
+    # The relay publishes in commit order: once the fresh one is out, nothing else came.
+    records = wait_for_records(
+        bootstrap_servers,
+        ["payment-webhook-received"],
+        lambda r: r.key == str(payment["orderId"]) and fresh["id"] in (r.value or b"").decode(),
+    )
+    assert records
+    ids = {
+        e.stripe_event_id
+        for e in events_of_order(bootstrap_servers, "payment-webhook-received", payment["orderId"])
+        if isinstance(e, PaymentEvent)
+    }
+    assert forged["id"] not in ids
+    assert stale["id"] not in ids
+
+
+def test_duplicated_and_reordered_webhooks_change_state_once_and_forward_only(
+    services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str
+) -> None:
+    payment = create_intent(services.payment_api)
+    declined = confirm(services.payment_api, payment["paymentId"], "pm_card_visa_chargeDeclined")
+    assert declined.status_code == 402
+    assert confirm(services.payment_api, payment["paymentId"], "pm_card_visa").status_code == 200
+    intent = payment["stripePaymentIntentId"]
+    [failed] = _stripe_events(emulator, intent, "payment_intent.payment_failed")
+    [succeeded] = _stripe_events(emulator, intent, "payment_intent.succeeded")
+
+    # Replay Stripe's own events late, twice, and in the wrong order.
+    for event in (succeeded, failed, succeeded, failed):
+        assert _post_webhook(services.payment_api, event).status_code == 200
+    second = _post_webhook(services.payment_api, failed).json()
+    assert second["duplicate"] is True
+
+    state = httpx.get(
+        f"{services.payment_api}/api/payments/{payment['paymentId']}", timeout=10
+    ).json()
+    assert state["status"] == "COMPLETED"
+    events = events_of_order(bootstrap_servers, "payment-events", payment["orderId"], count=5)
+    counts = Counter(e.event_type for e in events)
+    assert counts[PaymentEventType.PAYMENT_COMPLETED] == 1
+    assert counts[PaymentEventType.PAYMENT_FAILED] == 1
+
+
+def test_the_emulators_own_duplicates_and_reordering_are_absorbed(
+    services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str
+) -> None:
+    emulator.configure_webhooks(duplicate=True, reorder=True, reorder_window_s=0.5)
+    try:
+        payment = create_intent(services.payment_api)
+        confirm(services.payment_api, payment["paymentId"], "pm_card_visa_chargeDeclined")
+        confirm(services.payment_api, payment["paymentId"], "pm_card_visa")
+        deadline = time.monotonic() + 20
+        intent = payment["stripePaymentIntentId"]
+        while time.monotonic() < deadline:
+            mine = [
+                d
+                for d in emulator.webhook_deliveries()
+                if any(
+                    e["id"] == d.event_id
+                    for e in emulator.events()
+                    if e["data"]["object"].get("id") == intent
+                )
+            ]
+            if len(mine) >= 6 and all(d.state == "delivered" for d in mine):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the emulator did not deliver the duplicated webhooks in time")
+    finally:
+        emulator.configure_webhooks(duplicate=0.0, reorder=False)
+    events = events_of_order(bootstrap_servers, "payment-events", payment["orderId"], count=5)
+    counts = Counter(e.event_type for e in events)
+    assert counts[PaymentEventType.PAYMENT_COMPLETED] == 1
+    assert counts[PaymentEventType.PAYMENT_FAILED] == 1
+    received = [e for e in events if e.event_type == PaymentEventType.PAYMENT_WEBHOOK_RECEIVED]
+    stripe_ids = [e.stripe_event_id for e in received if isinstance(e, PaymentEvent)]
+    assert len(stripe_ids) == len(set(stripe_ids)), "a duplicate webhook was recorded twice"
+
+
+def test_refund_requested_on_kafka_is_performed_once(
+    services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str
+) -> None:
+    payment = paid(services.payment_api, "30.00")
+    request = PaymentEvent(
+        event_type=PaymentEventType.PAYMENT_REFUND_INITIATED,
+        source="order-service",
+        order_id=payment["orderId"],
+        payment_id=payment["paymentId"],
+        currency="usd",
+        refund_amount_minor=1200,
+        refund_reason="restaurant closed",
+        refund_request_id=f"order-{payment['orderId']}-cancel",
+    )
+    producer = EventProducer(bootstrap_servers)
+    producer.publish_event(request)
+    producer.publish_event(request)  # delivered twice, as Kafka may
+    assert producer.flush(10) == 0
+
+    [refunded] = events_of_order(bootstrap_servers, "payment-refunded", payment["orderId"])
+    assert isinstance(refunded, PaymentEvent)
+    assert refunded.refund_amount_minor == 1200
+    assert refunded.refund_request_id == request.refund_request_id
+    assert refunded.refund_id
+    time.sleep(1.0)  # give a wrongly repeated refund the time to show up
+    assert len(emulator.ledger().refunds_for(payment["stripePaymentIntentId"])) == 1
+    state = httpx.get(
+        f"{services.payment_api}/api/payments/{payment['paymentId']}", timeout=10
+    ).json()
+    assert (state["status"], state["refundedMinor"]) == ("PARTIALLY_REFUNDED", 1200)
+
+
+@pytest.fixture
+def relay_less_payment_service(
+    services: ServiceUrls, bootstrap_servers: str, tmp_path: Path
+) -> Iterator[tuple[str, str]]:
+    """A second payment service on its own database, whose relay runs apart from it."""
+    db_url = sqlite_url(tmp_path / "payment.db")
+    port = processes.free_port()
+    api = processes.spawn(
+        "payment",
+        [
+            sys.executable,
+            "-m",
+            "paysim",
+            "serve",
+            "payment",
+            "--port",
+            str(port),
+            "--bootstrap-servers",
+            bootstrap_servers,
+            "--stripe-api-base",
+            services.stripe_emulator,
+            "--db-url",
+            db_url,
+            "--no-relay",
+            "--no-consumer",
+        ],
+        tmp_path / "payment.log",
+        env={**os.environ, "PAYSIM_RUN_DIR": str(tmp_path)},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        processes.wait_until(lambda: _healthy(base), what="payment", timeout_s=30, process=api)
+        yield base, db_url
+    finally:
+        processes.stop(api)
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _relay(bootstrap_servers: str, db_url: str, log: Path) -> processes.ProcessHandle:
+    return processes.spawn(
+        "relay",
+        [
+            sys.executable,
+            "-m",
+            "paysim",
+            "serve",
+            "relay",
+            "--service",
+            "payment",
+            "--bootstrap-servers",
+            bootstrap_servers,
+            "--db-url",
+            db_url,
+        ],
+        log,
+    )
+
+
+def test_a_relay_killed_between_commit_and_publish_loses_and_duplicates_nothing(
+    relay_less_payment_service: tuple[str, str], bootstrap_servers: str, tmp_path: Path
+) -> None:
+    api, db_url = relay_less_payment_service
+    relay = _relay(bootstrap_servers, db_url, tmp_path / "relay-1.log")
+    time.sleep(1.0)  # let it start; then freeze it so commits pile up unpublished
+    os.kill(relay.pid, signal.SIGSTOP)
+    # Order ids of their own: this database's counter would repeat the main service's.
+    first = int(time.time() * 1000) % 10**9 * 10
+    orders = [paid(api, f"{10 + i}.00", orderId=first + i)["orderId"] for i in range(3)]
+    os.killpg(relay.pid, signal.SIGKILL)  # a real crash: no flush, no goodbye
+    mine = {str(o) for o in orders}
+    assert not [
+        r for r in read_records(bootstrap_servers, ["payment-completed"]) if r.key in mine
+    ], "the frozen relay published something"
+
+    restarted = _relay(bootstrap_servers, db_url, tmp_path / "relay-2.log")
+    try:
+        records = wait_for_records(
+            bootstrap_servers, ["payment-events"], lambda r: r.key in mine, count=9, timeout_s=30
+        )
+    finally:
+        processes.stop(restarted)
+    ids = Counter(r.headers["eventId"] for r in records)
+    assert all(n == 1 for n in ids.values()), f"duplicated: {ids.most_common(3)}"
+    for order in mine:
+        types = [
+            r.headers["eventType"]
+            for r in sorted(records, key=lambda r: r.offset)
+            if r.key == order
+        ]
+        assert types == ["PAYMENT_INITIATED", "PAYMENT_PROCESSING", "PAYMENT_COMPLETED"]

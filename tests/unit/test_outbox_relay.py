@@ -1,0 +1,398 @@
+"""The outbox relay against an in-memory publisher: order, confirmations, failures, crashes.
+
+Runs on a SQLite temp file, and on PostgreSQL too when ``PAYSIM_TEST_POSTGRES_URL`` is
+set (the backends are parametrized from what is configured, nothing is skipped).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from paysim.codec import decode_event
+from paysim.domain.events import (
+    AnyEvent,
+    OrderEvent,
+    OrderEventType,
+    PaymentEvent,
+    PaymentEventType,
+)
+from paysim.domain.status import OrderStatus, PaymentStatus
+from paysim.store import (
+    OutboxRecord,
+    OutboxRelay,
+    RelayHooks,
+    UnitOfWork,
+    create_engine_for,
+    create_schema,
+    sqlite_url,
+)
+from paysim.store.outbox import Outbox
+from paysim.store.outbox_relay import DeliveryNotConfirmedError
+from paysim.store.ports import DeliveryCallback, Publisher
+from paysim.store.schema import metadata as store_metadata
+from paysim.store.schema import outbox
+
+POSTGRES_URL = os.environ.get("PAYSIM_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+class BrokerError(Exception):
+    """What the fake broker reports for a record it refuses."""
+
+
+class Crash(BaseException):
+    """The relay process dies here: nothing after this line of the relay runs."""
+
+
+@dataclass(frozen=True)
+class Delivered:
+    topic: str
+    key: str
+    value: bytes
+    headers: dict[str, str]
+
+    @property
+    def event(self) -> AnyEvent:
+        return decode_event(self.value)
+
+
+@dataclass
+class FakePublisher:
+    """An in-memory ``Publisher``; ``calls`` counts publish() calls from 0.
+
+    Reports arrive on ``flush`` (as with confluent-kafka), except with ``report_at_once``.
+    ``refuse`` calls get a failure report, ``lose`` calls get no report at all,
+    ``raise_at`` calls raise from publish(), ``crash_on_publish`` / ``crash_after_flush``
+    kill the relay before anything is handed over / after everything was confirmed.
+    """
+
+    refuse: set[int] = field(default_factory=set)
+    lose: set[int] = field(default_factory=set)
+    raise_at: set[int] = field(default_factory=set)
+    report_at_once: bool = False
+    crash_on_publish: bool = False
+    crash_after_flush: bool = False
+    flush_raises: int = 0
+    calls: int = 0
+    delivered: list[Delivered] = field(default_factory=list)
+    _queued: list[tuple[int, Delivered, DeliveryCallback]] = field(default_factory=list)
+
+    def publish(
+        self,
+        topic: str,
+        key: str,
+        value: bytes,
+        headers: dict[str, str],
+        on_delivery: DeliveryCallback,
+    ) -> None:
+        if self.crash_on_publish:
+            raise Crash
+        call, self.calls = self.calls, self.calls + 1
+        if call in self.raise_at:
+            raise BufferError("local queue full")
+        self._queued.append((call, Delivered(topic, key, value, dict(headers)), on_delivery))
+        if self.report_at_once:
+            self._report()
+
+    def flush(self, timeout_s: float) -> int:  # noqa: ARG002 - the fake answers at once
+        if self.flush_raises:
+            self.flush_raises -= 1
+            raise RuntimeError("broker transport failure")
+        undelivered = self._report()
+        if self.crash_after_flush:
+            raise Crash
+        return undelivered
+
+    def _report(self) -> int:
+        queued, self._queued = self._queued, []
+        undelivered = 0
+        for call, record, on_delivery in queued:
+            if call in self.lose:
+                undelivered += 1
+            elif call in self.refuse:
+                on_delivery(BrokerError(f"refused call {call}"))
+            else:
+                self.delivered.append(record)
+                on_delivery(None)
+        return undelivered
+
+
+def _conforms(publisher: FakePublisher) -> Publisher:
+    return publisher  # mypy checks that the fake honours the port
+
+
+@pytest.fixture(params=BACKENDS)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "payment.db")
+    assert POSTGRES_URL is not None
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def engine(url: str) -> Iterator[Engine]:
+    engine = create_engine_for(url)
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            store_metadata.drop_all(connection)
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+def saga_events(order_id: int) -> list[AnyEvent]:
+    return [
+        PaymentEvent(
+            event_type=PaymentEventType.PAYMENT_INITIATED,
+            order_id=order_id,
+            payment_id=order_id,
+            amount_minor=1000 + order_id,
+            currency="usd",
+            status=PaymentStatus.PENDING,
+        ),
+        PaymentEvent(
+            event_type=PaymentEventType.PAYMENT_COMPLETED,
+            order_id=order_id,
+            payment_id=order_id,
+            amount_minor=1000 + order_id,
+            currency="usd",
+            status=PaymentStatus.COMPLETED,
+            previous_status=PaymentStatus.PROCESSING,
+        ),
+        OrderEvent(
+            event_type=OrderEventType.ORDER_CONFIRMED,
+            order_id=order_id,
+            status=OrderStatus.CONFIRMED,
+            previous_status=OrderStatus.PENDING,
+        ),
+    ]
+
+
+def commit_interleaved(engine: Engine, orders: int = 3) -> list[AnyEvent]:
+    """Commit each order's saga, one event per transaction, orders interleaved."""
+    sagas = [saga_events(order_id) for order_id in range(1, orders + 1)]
+    committed: list[AnyEvent] = []
+    for step in range(3):
+        for saga in sagas:
+            with UnitOfWork(engine) as uow:
+                uow.outbox.add(saga[step])
+            committed.append(saga[step])
+    return committed
+
+
+def expected_records(events: list[AnyEvent]) -> list[tuple[str, str]]:
+    """(topic, eventId) in publish order: each event on its own topic, then the catch-all."""
+    family = {"PAYMENT": "payment-events", "ORDER": "order-events"}
+    return [
+        (topic, str(event.event_id))
+        for event in events
+        for topic in (
+            event.event_type.value.lower().replace("_", "-"),
+            family[event.event_type.value.split("_")[0]],
+        )
+    ]
+
+
+def seen(publisher: FakePublisher) -> list[tuple[str, str]]:
+    return [(d.topic, d.headers["eventId"]) for d in publisher.delivered]
+
+
+def pending(engine: Engine) -> list[OutboxRecord]:
+    with engine.begin() as connection:
+        return Outbox(connection).pending(limit=1_000)
+
+
+def test_publishes_everything_in_commit_order_with_keys_and_headers(engine: Engine) -> None:
+    events = commit_interleaved(engine)
+    publisher = FakePublisher()
+    relay = OutboxRelay(engine, _conforms(publisher), batch_size=100)
+
+    assert relay.run_once() == 18
+    assert seen(publisher) == expected_records(events)
+    for delivered in publisher.delivered:
+        assert delivered.key == str(delivered.event.order_id)
+        assert delivered.headers["eventType"] == delivered.event.event_type.value
+        assert delivered.headers["schemaVersion"] == "1"
+    # Per key, the saga's steps arrive in the order they were committed.
+    for order_id in (1, 2, 3):
+        own_topic = [
+            d.event.event_type
+            for d in publisher.delivered
+            if d.key == str(order_id) and not d.topic.endswith("-events")
+        ]
+        assert own_topic == [e.event_type for e in saga_events(order_id)]
+    assert pending(engine) == []
+    assert relay.run_once() == 0
+    assert len(publisher.delivered) == 18
+
+
+def test_small_batches_keep_the_order(engine: Engine) -> None:
+    events = commit_interleaved(engine)
+    publisher = FakePublisher()
+    relay = OutboxRelay(engine, publisher, batch_size=4)
+    rounds = [relay.run_once() for _ in range(6)]
+    assert rounds == [4, 4, 4, 4, 2, 0]
+    assert seen(publisher) == expected_records(events)
+
+
+def test_only_confirmed_rows_are_marked_sent(engine: Engine) -> None:
+    events = commit_interleaved(engine)
+    publisher = FakePublisher(lose={3})  # no delivery report for the 4th record
+    relay = OutboxRelay(engine, publisher, batch_size=6, flush_timeout_s=0.01)
+
+    assert relay.run_once() == 3
+    left = pending(engine)
+    assert [(r.topic, r.event_id) for r in left] == expected_records(events)[3:]
+    # The unconfirmed record and those after it were attempted; the rest were not.
+    assert [r.attempts for r in left[:4]] == [1, 1, 1, 0]
+    with engine.connect() as connection:
+        last_error = connection.execute(
+            select(outbox.c.last_error).where(outbox.c.id == left[0].id)
+        ).scalar_one()
+    assert "DeliveryNotConfirmedError" in last_error
+
+
+def test_a_failure_stops_the_batch_and_the_rest_is_retried_in_order(engine: Engine) -> None:
+    events = commit_interleaved(engine)
+    publisher = FakePublisher(refuse={2})
+    relay = OutboxRelay(engine, publisher, batch_size=100)
+
+    assert relay.run_once() == 2
+    first_round = seen(publisher)
+    # Records after the refused one were delivered too but are not marked: they go out
+    # again behind it, so the consumer never misses the refused record's place.
+    assert first_round == [r for i, r in enumerate(expected_records(events)) if i != 2]
+    assert len(pending(engine)) == 16
+
+    assert relay.run_once() == 16
+    assert seen(publisher)[len(first_round) :] == expected_records(events)[2:]
+    assert pending(engine) == []
+
+
+def test_a_failure_reported_at_once_stops_handing_records_over(engine: Engine) -> None:
+    events = commit_interleaved(engine)
+    publisher = FakePublisher(refuse={1}, report_at_once=True)
+    relay = OutboxRelay(engine, publisher, batch_size=100)
+
+    assert relay.run_once() == 1
+    assert publisher.calls == 2
+    assert relay.run_once() == 17
+    assert seen(publisher) == expected_records(events)
+
+
+def test_publish_that_raises_counts_as_a_failed_delivery(engine: Engine) -> None:
+    events = commit_interleaved(engine, orders=1)
+    publisher = FakePublisher(raise_at={1})
+    failures: list[tuple[str, Exception]] = []
+    relay = OutboxRelay(
+        engine,
+        publisher,
+        hooks=RelayHooks(on_failed=lambda record, error: failures.append((record.topic, error))),
+    )
+    assert relay.run_once() == 1
+    assert [(topic, type(error)) for topic, error in failures] == [("payment-events", BufferError)]
+    assert relay.run_once() == 5
+    assert seen(publisher) == expected_records(events)
+
+
+def test_crash_between_commit_and_publish_loses_nothing(url: str, engine: Engine) -> None:
+    events = commit_interleaved(engine)
+    dying = OutboxRelay(engine, FakePublisher(crash_on_publish=True))
+    with pytest.raises(Crash):
+        dying.run_once()
+    engine.dispose()
+
+    # A new relay process: its own engine on the same database.
+    restarted_engine = create_engine_for(url)
+    publisher = FakePublisher()
+    try:
+        assert OutboxRelay(restarted_engine, publisher).run_once() == 18
+    finally:
+        restarted_engine.dispose()
+    assert seen(publisher) == expected_records(events)
+
+
+def test_crash_between_publish_and_mark_sent_republishes_and_consumers_absorb_it(
+    url: str, engine: Engine
+) -> None:
+    events = commit_interleaved(engine, orders=2)
+    before_crash = FakePublisher(crash_after_flush=True)
+    with pytest.raises(Crash):
+        OutboxRelay(engine, before_crash).run_once()
+    assert len(pending(engine)) == 12  # delivered, but never marked sent
+    engine.dispose()
+
+    restarted_engine = create_engine_for(url)
+    after_restart = FakePublisher()
+    try:
+        assert OutboxRelay(restarted_engine, after_restart).run_once() == 12
+        assert seen(after_restart) == seen(before_crash) == expected_records(events)
+        # A consumer of the catch-all topics sees each event twice and applies it once.
+        applied = []
+        for delivered in before_crash.delivered + after_restart.delivered:
+            if not delivered.topic.endswith("-events"):
+                continue
+            with UnitOfWork(restarted_engine) as uow:
+                if uow.processed.record("analytics", delivered.headers["eventId"]):
+                    applied.append(delivered.headers["eventId"])
+        assert applied == [str(event.event_id) for event in events]
+    finally:
+        restarted_engine.dispose()
+
+
+def test_hooks_report_latency_failures_and_backlog(engine: Engine) -> None:
+    commit_interleaved(engine, orders=1)
+    latencies: list[tuple[str, float]] = []
+    failures: list[tuple[str, Exception]] = []
+    backlog: list[tuple[int, float | None]] = []
+    hooks = RelayHooks(
+        on_published=lambda record, seconds: latencies.append((record.topic, seconds)),
+        on_failed=lambda record, error: failures.append((record.topic, error)),
+        on_backlog=lambda rows, oldest: backlog.append((rows, oldest)),
+    )
+    relay = OutboxRelay(engine, FakePublisher(lose={4}), hooks=hooks, flush_timeout_s=0.01)
+
+    assert relay.run_once() == 4
+    assert [topic for topic, _ in latencies] == [
+        "payment-initiated",
+        "payment-events",
+        "payment-completed",
+        "payment-events",
+    ]
+    assert all(0 <= seconds < 60 for _, seconds in latencies)
+    assert [(topic, type(error)) for topic, error in failures] == [
+        ("order-confirmed", DeliveryNotConfirmedError)
+    ]
+    rows, oldest = backlog[-1]
+    assert rows == 2
+    assert oldest is not None
+    assert oldest >= 0
+
+
+def test_run_relays_until_stopped_and_survives_a_failing_round(engine: Engine) -> None:
+    publisher = FakePublisher(flush_raises=1)
+    relay = OutboxRelay(engine, publisher, batch_size=5, poll_interval_s=0.01)
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        events = commit_interleaved(engine)
+        deadline = time.monotonic() + 30
+        while pending(engine) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert pending(engine) == []
+    # The failed round published without marking: its records went out again, in order.
+    unique = list(dict.fromkeys(seen(publisher)))
+    assert unique == expected_records(events)

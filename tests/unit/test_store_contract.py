@@ -1,0 +1,344 @@
+"""Contract of paysim.store, run against every configured database.
+
+``StoreContract`` holds the tests; each backend subclasses it and supplies the ``engine``
+fixture. SQLite (a temp file) always runs. PostgreSQL runs when
+``PAYSIM_TEST_POSTGRES_URL`` names a throwaway database (its paysim tables are dropped
+and recreated); without it there is no PostgreSQL class at all, rather than a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from paysim.codec import decode_event
+from paysim.domain.events import (
+    DeliveryEvent,
+    DeliveryEventType,
+    OrderEvent,
+    OrderEventType,
+    PaymentEvent,
+    PaymentEventType,
+)
+from paysim.domain.status import OrderStatus, PaymentStatus
+from paysim.store import Outbox, UnitOfWork, create_engine_for, create_schema, sqlite_url
+from paysim.store.schema import metadata as store_metadata
+from paysim.store.schema import outbox, processed_events
+
+POSTGRES_URL = os.environ.get("PAYSIM_TEST_POSTGRES_URL")
+
+service_metadata = MetaData()
+orders = Table(
+    "contract_orders",
+    service_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("status", String(32), nullable=False),
+)
+
+
+def payment_completed(order_id: int = 42, amount_minor: int = 1999) -> PaymentEvent:
+    return PaymentEvent(
+        event_type=PaymentEventType.PAYMENT_COMPLETED,
+        order_id=order_id,
+        payment_id=7,
+        user_id=3,
+        amount_minor=amount_minor,
+        currency="usd",
+        status=PaymentStatus.COMPLETED,
+        previous_status=PaymentStatus.PROCESSING,
+        stripe_payment_intent_id="pi_123",
+    )
+
+
+def order_confirmed(order_id: int = 42) -> OrderEvent:
+    return OrderEvent(
+        event_type=OrderEventType.ORDER_CONFIRMED,
+        order_id=order_id,
+        payment_id=7,
+        total_amount_minor=1500,
+        currency="jpy",
+        status=OrderStatus.CONFIRMED,
+        previous_status=OrderStatus.PENDING,
+    )
+
+
+def delivery_assigned(order_id: int = 42) -> DeliveryEvent:
+    return DeliveryEvent(
+        event_type=DeliveryEventType.DELIVERY_ASSIGNED, order_id=order_id, delivery_id=9
+    )
+
+
+class FixedClock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def outbox_rows(engine: Engine) -> list[tuple[str, str, str, datetime | None]]:
+    with engine.connect() as connection:
+        query = select(outbox.c.event_id, outbox.c.topic, outbox.c.key, outbox.c.sent_at)
+        return [tuple(row) for row in connection.execute(query.order_by(outbox.c.id))]
+
+
+def count(engine: Engine, table: Table) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+class StoreContract:
+    """What every database behind paysim.store must do the same way."""
+
+    @pytest.fixture
+    def engine(self) -> Iterator[Engine]:
+        raise NotImplementedError("each backend supplies its engine")
+
+    def test_create_schema_is_repeatable(self, engine: Engine) -> None:
+        create_schema(engine, service_metadata)
+        assert count(engine, outbox) == 0
+        assert count(engine, orders) == 0
+
+    @pytest.mark.parametrize(
+        ("event", "topics"),
+        [
+            (payment_completed(), ["payment-completed", "payment-events"]),
+            (order_confirmed(), ["order-confirmed", "order-events"]),
+            (delivery_assigned(), ["delivery-assigned", "delivery-events"]),
+        ],
+    )
+    def test_add_writes_one_row_per_destination(
+        self, engine: Engine, event: PaymentEvent | OrderEvent | DeliveryEvent, topics: list[str]
+    ) -> None:
+        with UnitOfWork(engine) as uow:
+            uow.outbox.add(event)
+        with engine.begin() as connection:
+            records = Outbox(connection).pending(limit=10)
+        assert [r.topic for r in records] == topics
+        for record in records:
+            assert record.key == str(event.order_id) == "42"
+            assert record.event_id == str(event.event_id)
+            assert record.event_type == event.event_type.value
+            assert decode_event(record.payload) == event
+            assert record.headers["eventType"] == event.event_type.value
+            assert record.headers["eventId"] == str(event.event_id)
+            assert record.headers["schemaVersion"] == "1"
+            assert record.created_at.tzinfo is not None
+            assert record.attempts == 0
+
+    def test_pending_is_in_commit_order_across_transactions(self, engine: Engine) -> None:
+        events = [payment_completed(order_id=n % 3 + 1) for n in range(7)]
+        for event in events:
+            with UnitOfWork(engine) as uow:
+                uow.outbox.add(event)
+        with engine.begin() as connection:
+            records = Outbox(connection).pending(limit=100)
+        assert [r.event_id for r in records] == [str(e.event_id) for e in events for _ in "ab"]
+        assert [r.id for r in records] == sorted(r.id for r in records)
+        with engine.begin() as connection:
+            first_five = Outbox(connection).pending(limit=5)
+        assert first_five == records[:5]
+
+    def test_mark_sent_and_mark_failed(self, engine: Engine) -> None:
+        with UnitOfWork(engine) as uow:
+            uow.outbox.add(payment_completed())
+            uow.outbox.add(order_confirmed())
+        with engine.begin() as connection:
+            box = Outbox(connection)
+            ids = [r.id for r in box.pending(limit=10)]
+            assert box.mark_sent(ids[:1]) == 1
+            assert box.mark_failed(ids[1:2], "broker down") == 1
+            assert box.mark_sent(ids[:1]) == 0  # already sent: first sent_at stays
+        with engine.begin() as connection:
+            box = Outbox(connection)
+            pending = box.pending(limit=10)
+            assert [r.id for r in pending] == ids[1:]
+            assert [r.attempts for r in pending] == [1, 0, 0]
+            assert box.backlog() == 3
+            last_error = connection.execute(
+                select(outbox.c.last_error).where(outbox.c.id == ids[1])
+            ).scalar_one()
+        assert last_error == "broker down"
+        sent_at = outbox_rows(engine)[0][3]
+        assert sent_at is not None
+
+    def test_backlog_and_oldest_pending_age(self, engine: Engine) -> None:
+        clock = FixedClock(datetime(2025, 1, 1, 12, 0, tzinfo=UTC))
+        with engine.begin() as connection:
+            box = Outbox(connection, clock=clock)
+            assert box.backlog() == 0
+            assert box.oldest_pending_age_s() is None
+            box.add(payment_completed())
+            clock.now += timedelta(seconds=5)
+            box.add(order_confirmed())
+            clock.now += timedelta(seconds=2.5)
+            assert box.backlog() == 4
+            assert box.oldest_pending_age_s() == pytest.approx(7.5)
+            box.mark_sent([r.id for r in box.pending(limit=2)])
+            assert box.backlog() == 2
+            assert box.oldest_pending_age_s() == pytest.approx(2.5)
+
+    def test_adding_the_same_event_twice_fails(self, engine: Engine) -> None:
+        event = payment_completed()
+
+        def add_twice() -> None:
+            with UnitOfWork(engine) as uow:
+                uow.outbox.add(event)
+                uow.outbox.add(event)
+
+        with pytest.raises(IntegrityError):
+            add_twice()
+        assert count(engine, outbox) == 0
+
+    def test_unit_of_work_commits_state_events_and_tracking_together(self, engine: Engine) -> None:
+        consumed = payment_completed()
+        with UnitOfWork(engine) as uow:
+            assert uow.processed.record("order-service", consumed.event_id)
+            uow.connection.execute(orders.insert().values(id=42, status="CONFIRMED"))
+            uow.outbox.add(order_confirmed())
+        assert count(engine, orders) == 1
+        assert count(engine, outbox) == 2
+        with UnitOfWork(engine) as uow:
+            assert uow.processed.seen("order-service", consumed.event_id)
+
+    def test_unit_of_work_rolls_back_everything_on_exception(self, engine: Engine) -> None:
+        consumed = payment_completed()
+
+        def failing_handler() -> None:
+            with UnitOfWork(engine) as uow:
+                uow.processed.record("order-service", consumed.event_id)
+                uow.connection.execute(orders.insert().values(id=42, status="CONFIRMED"))
+                uow.outbox.add(order_confirmed())
+                raise RuntimeError("handler failed")
+
+        with pytest.raises(RuntimeError, match="handler failed"):
+            failing_handler()
+        assert count(engine, orders) == 0
+        assert count(engine, outbox) == 0
+        assert count(engine, processed_events) == 0
+        # The redelivered event is then handled as if for the first time.
+        with UnitOfWork(engine) as uow:
+            assert uow.processed.record("order-service", consumed.event_id)
+
+    def test_unit_of_work_is_reusable_but_not_nested_nor_usable_outside(
+        self, engine: Engine
+    ) -> None:
+        uow = UnitOfWork(engine)
+        with pytest.raises(RuntimeError, match="outside"):
+            _ = uow.outbox
+        for order_id in (1, 2):
+            with uow:
+                uow.connection.execute(orders.insert().values(id=order_id, status="PENDING"))
+        assert count(engine, orders) == 2
+        with uow, pytest.raises(RuntimeError, match="does not nest"), uow:
+            pass
+        with pytest.raises(RuntimeError, match="outside"):
+            _ = uow.connection
+
+    def test_processed_events_per_consumer_group(self, engine: Engine) -> None:
+        event = payment_completed()
+        with UnitOfWork(engine) as uow:
+            assert not uow.processed.seen("order-service", event.event_id)
+            assert uow.processed.record("order-service", event.event_id)
+            assert not uow.processed.record("order-service", event.event_id)
+            assert not uow.processed.record("order-service", str(event.event_id))
+            assert uow.processed.record("notification-service", event.event_id)
+            assert uow.processed.seen("order-service", event.event_id)
+        assert count(engine, processed_events) == 2
+
+    def test_duplicate_does_not_spoil_the_transaction(self, engine: Engine) -> None:
+        event = payment_completed()
+        with UnitOfWork(engine) as uow:
+            uow.processed.record("order-service", event.event_id)
+        with UnitOfWork(engine) as uow:
+            assert not uow.processed.record("order-service", event.event_id)
+            # PostgreSQL would refuse every further statement here without the savepoint.
+            uow.connection.execute(orders.insert().values(id=42, status="CONFIRMED"))
+            uow.outbox.add(order_confirmed())
+        assert count(engine, orders) == 1
+        assert count(engine, outbox) == 2
+
+    def test_concurrent_writers_serialize(self, engine: Engine) -> None:
+        """Read-then-write transactions from many threads all commit, none is lost."""
+        with engine.begin() as connection:
+            connection.execute(orders.insert().values(id=1, status="0"))
+        barrier = threading.Barrier(6)
+        errors: list[BaseException] = []
+
+        def bump() -> None:
+            try:
+                barrier.wait()
+                for _ in range(5):
+                    with UnitOfWork(engine) as uow:
+                        query = select(orders.c.status).where(orders.c.id == 1)
+                        current = int(uow.connection.execute(query).scalar_one())
+                        time.sleep(0.001)
+                        if engine.dialect.name == "postgresql":
+                            # PostgreSQL serializes through the row lock instead.
+                            uow.connection.execute(
+                                text("SELECT 1 FROM contract_orders WHERE id = 1 FOR UPDATE")
+                            )
+                            current = int(uow.connection.execute(query).scalar_one())
+                        uow.connection.execute(
+                            orders.update().where(orders.c.id == 1).values(status=str(current + 1))
+                        )
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=bump) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == []
+        with engine.connect() as connection:
+            final = connection.execute(select(orders.c.status)).scalar_one()
+        assert final == "30"
+
+
+class TestSQLiteStore(StoreContract):
+    @pytest.fixture
+    def engine(self, tmp_path: Path) -> Iterator[Engine]:
+        engine = create_engine_for(sqlite_url(tmp_path / "store.db"))
+        create_schema(engine, service_metadata)
+        yield engine
+        engine.dispose()
+
+    def test_sqlite_file_is_set_up_for_concurrent_processes(self, engine: Engine) -> None:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+
+    def test_sqlite_url_is_absolute(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.chdir(tmp_path)
+        assert sqlite_url("run/order.db") == f"sqlite:///{tmp_path.resolve()}/run/order.db"
+
+    def test_creating_an_engine_connects_to_nothing(self, tmp_path: Path) -> None:
+        path = tmp_path / "lazy.db"
+        engine = create_engine_for(sqlite_url(path))
+        assert not path.exists()
+        engine.dispose()
+
+
+if POSTGRES_URL:
+
+    class TestPostgreSQLStore(StoreContract):
+        @pytest.fixture
+        def engine(self) -> Iterator[Engine]:
+            assert POSTGRES_URL is not None
+            engine = create_engine_for(POSTGRES_URL)
+            with engine.begin() as connection:
+                service_metadata.drop_all(connection)
+                store_metadata.drop_all(connection)
+            create_schema(engine, service_metadata)
+            yield engine
+            engine.dispose()
