@@ -12,12 +12,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from paysim.cli_dlq import dlq_app
 from paysim.cli_serve import serve_app
 from paysim.config import Settings
 from paysim.errors import PaysimError
 
 app = typer.Typer(
-    help="paysim: payment events on real Kafka and stripe-mock.", no_args_is_help=True
+    help="paysim: payment events on real Kafka and stripe-mock.",
+    no_args_is_help=True,
+    # Plain tracebacks: services log to files, where rich's boxes only get in the way.
+    pretty_exceptions_enable=False,
 )
 infra_app = typer.Typer(help="Start, inspect and stop Kafka and stripe-mock.", no_args_is_help=True)
 topics_app = typer.Typer(help="The topic catalog on the broker.", no_args_is_help=True)
@@ -26,6 +30,7 @@ app.add_typer(infra_app, name="infra")
 app.add_typer(topics_app, name="topics")
 app.add_typer(schema_app, name="schema")
 app.add_typer(serve_app, name="serve")
+app.add_typer(dlq_app, name="dlq")
 
 # Wide enough for the tables when output goes to a file or a CI log, not a terminal.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -147,6 +152,38 @@ def stack_down() -> None:
     console.print("stopped" if services or stack else "nothing was running")
 
 
+notifications_app = typer.Typer(help="What customers were told.", no_args_is_help=True)
+app.add_typer(notifications_app, name="notifications")
+
+
+@notifications_app.command("list")
+def notifications_list(
+    order_id: Annotated[int | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The emails, SMS and pushes the notification service recorded, newest first."""
+    from paysim.bootstrap.common import default_db_url
+    from paysim.services.notification.repository import list_notifications
+
+    found = list_notifications(default_db_url(Settings(), "notification"), order_id, limit)
+    views = [n.view() for n in found]
+    if as_json:
+        print(json.dumps(views, default=str))
+        return
+    table = Table("sent at", "order", "user", "channel", "template", "text")
+    for view in views:
+        table.add_row(
+            str(view["sentAt"])[:19],
+            str(view.get("orderId")),
+            str(view.get("userId") or ""),
+            str(view.get("channel")),
+            str(view.get("template")),
+            str(view.get("text")),
+        )
+    console.print(table)
+
+
 @app.command()
 def doctor() -> None:
     """What is installed, what is missing, and which backend would be used."""
@@ -204,11 +241,23 @@ def schema_export(
 
 
 @app.command()
-def demo() -> None:
-    """Bring the stack up, publish one event of every payment type, read them back."""
-    from paysim.sim.roundtrip_demo import run
+def demo(
+    checkouts: Annotated[int, typer.Option(min=1, max=5000)] = 200,
+    concurrency: Annotated[int, typer.Option(min=1, max=64)] = 8,
+    keep_running: Annotated[bool, typer.Option(help="leave the stack up afterwards")] = False,
+) -> None:
+    """The main job: a simulated checkout run on the real stack, ending in a report."""
+    from paysim.sim.demo import run
 
     try:
-        run(console)
+        report = run(
+            console,
+            Settings(),
+            checkouts=checkouts,
+            concurrency=concurrency,
+            keep_running=keep_running,
+        )
     except PaysimError as exc:
         raise _fail(exc) from exc
+    if not report.ok:
+        raise typer.Exit(code=1)

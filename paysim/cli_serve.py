@@ -12,8 +12,6 @@ from paysim.config import Settings
 
 serve_app = typer.Typer(help="Run one service in the foreground.", no_args_is_help=True)
 
-HOST = "127.0.0.1"
-
 
 def _logging() -> None:
     logging.basicConfig(
@@ -47,7 +45,66 @@ def serve_payment(
         with_relay=relay,
         with_consumer=consumer,
     )
-    serve(process, HOST, port)
+    serve(process, Settings().serve_host, port)
+
+
+@serve_app.command("order")
+def serve_order(
+    port: Annotated[int, typer.Option()],
+    bootstrap_servers: Annotated[str, typer.Option()],
+    payment_api: Annotated[str, typer.Option(help="the payment service's URL")],
+    db_url: Annotated[str | None, typer.Option(help="default: SQLite in the run folder")] = None,
+) -> None:
+    """The order service: HTTP API, payment/delivery event consumer, relay, deadlines."""
+    from paysim.bootstrap.order import build_process
+    from paysim.services.serving import serve
+
+    _logging()
+    process = build_process(
+        Settings(), bootstrap_servers=bootstrap_servers, payment_api=payment_api, db_url=db_url
+    )
+    serve(process, Settings().serve_host, port)
+
+
+def _serve_simple(name: str, port: int, bootstrap_servers: str, db_url: str | None) -> None:
+    from importlib import import_module
+
+    from paysim.services.serving import serve
+
+    _logging()
+    builder = import_module(f"paysim.bootstrap.{name}")
+    process = builder.build_process(Settings(), bootstrap_servers=bootstrap_servers, db_url=db_url)
+    serve(process, Settings().serve_host, port)
+
+
+@serve_app.command("delivery")
+def serve_delivery(
+    port: Annotated[int, typer.Option()],
+    bootstrap_servers: Annotated[str, typer.Option()],
+    db_url: Annotated[str | None, typer.Option(help="default: SQLite in the run folder")] = None,
+) -> None:
+    """The delivery service: simulated couriers driven by order events and timers."""
+    _serve_simple("delivery", port, bootstrap_servers, db_url)
+
+
+@serve_app.command("notification")
+def serve_notification(
+    port: Annotated[int, typer.Option()],
+    bootstrap_servers: Annotated[str, typer.Option()],
+    db_url: Annotated[str | None, typer.Option(help="default: SQLite in the run folder")] = None,
+) -> None:
+    """The notification service: the emails, SMS and pushes a customer would get."""
+    _serve_simple("notification", port, bootstrap_servers, db_url)
+
+
+@serve_app.command("analytics")
+def serve_analytics(
+    port: Annotated[int, typer.Option()],
+    bootstrap_servers: Annotated[str, typer.Option()],
+    db_url: Annotated[str | None, typer.Option(help="default: SQLite in the run folder")] = None,
+) -> None:
+    """The analytics service: success and refund rates, revenue by currency."""
+    _serve_simple("analytics", port, bootstrap_servers, db_url)
 
 
 @serve_app.command("relay")

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = None
     """For the ``external`` backend: a running stripe-mock (or compatible) base URL."""
 
+    serve_host: str = "127.0.0.1"
+    """Where ``paysim serve`` binds; loopback unless a container needs 0.0.0.0."""
+
     stripe_api_key: SecretStr = SecretStr("sk_test_paysim")
     """Test-mode key the services give the Stripe SDK (the emulator accepts any sk_test_)."""
 
@@ -54,6 +57,15 @@ class Settings(BaseSettings):
 
     delivery_step_s: float = 0.4
     """Mean time between a simulated agent's steps (assigned, picked up, in transit, ...)."""
+
+    deadline_payment_pending_s: float = 900.0
+    """An order may wait this long for its payment before the saga cancels the payment."""
+
+    deadline_payment_failed_s: float = 1800.0
+    """A declined order may wait this long for a retry before its payment is cancelled."""
+
+    deadline_cancelling_s: float = 300.0
+    """A cancelled paid order may wait this long for its refund before it is asked again."""
 
     seed: int = 42
     """Seed of every simulated choice (agents, timings, checkout mix): runs repeat."""

@@ -20,8 +20,14 @@ from paysim.services import launcher
 from paysim.services.launcher import ServiceUrls
 from paysim.stripe_emulator.client import EmulatorAdmin
 
-# Short Stripe timeouts, so the fault tests (held responses) run in seconds.
-SERVICE_ENV = {"PAYSIM_STRIPE_TIMEOUT_S": "1.5"}
+# Short Stripe timeouts and saga deadlines, so the fault and deadline tests run in seconds.
+SERVICE_ENV = {
+    "PAYSIM_STRIPE_TIMEOUT_S": "1.5",
+    "PAYSIM_DEADLINE_PAYMENT_PENDING_S": "8",
+    "PAYSIM_DEADLINE_PAYMENT_FAILED_S": "8",
+    "PAYSIM_DEADLINE_CANCELLING_S": "8",
+    "PAYSIM_DELIVERY_STEP_S": "0.2",
+}
 
 
 @pytest.fixture(scope="session")

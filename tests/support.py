@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+from fastapi.testclient import TestClient
 
+from paysim.bootstrap.common import ServiceProcess
 from paysim.bus.reader import Record, wait_for_records
 from paysim.domain.events import AnyEvent
 
@@ -38,6 +46,24 @@ def paid(api: str, amount: str = "25.99", currency: str = "usd", **extra: Any) -
     return response.json()
 
 
+def order_of(api: str, order_id: int) -> Any:
+    response = httpx.get(f"{api}/api/orders/{order_id}", timeout=TIMEOUT)
+    return response.json() if response.status_code == 200 else None
+
+
+def wait_for_order(api: str, order_id: int, status: str, timeout_s: float = 30.0) -> Any:
+    """Poll the order service until the order is in ``status`` (fail with what it is)."""
+    deadline = time.monotonic() + timeout_s
+    order = None
+    while time.monotonic() < deadline:
+        order = order_of(api, order_id)
+        if order is not None and order["status"] == status:
+            return order
+        time.sleep(0.1)
+    seen = order["status"] if order else "missing"
+    raise AssertionError(f"order {order_id} is {seen}, not {status}, after {timeout_s}s")
+
+
 def events_of_order(
     bootstrap: str, topic: str, order_id: int, count: int = 1, timeout_s: float = 20.0
 ) -> list[AnyEvent]:
@@ -50,3 +76,61 @@ def events_of_order(
 
 def records_of_order(bootstrap: str, topic: str, order_id: int, count: int = 1) -> list[Record]:
     return wait_for_records(bootstrap, [topic], lambda r: r.key == str(order_id), count=count)
+
+
+def start_at_end(bootstrap_servers: str, group: str, topics: Iterable[str]) -> None:
+    """Commit ``group``'s offsets at the topics' current ends (the group has no members).
+
+    Retried for a while: on a broker just started, partitions may have no leader yet.
+    """
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            _commit_ends(bootstrap_servers, group, list(topics))
+            return
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _commit_ends(bootstrap_servers: str, group: str, topics: list[str]) -> None:
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap_servers, "group.id": group, "enable.auto.commit": False}
+    )
+    try:
+        metadata = consumer.list_topics(timeout=10)
+        ends = []
+        for topic in topics:
+            for partition in metadata.topics[topic].partitions:
+                _low, high = consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=10
+                )
+                ends.append(TopicPartition(topic, partition, high))
+        consumer.commit(offsets=ends, asynchronous=False)
+    finally:
+        consumer.close()
+
+
+@contextmanager
+def running(process: ServiceProcess) -> Iterator[TestClient]:
+    """The process's workers started and its app served; stopped cleanly on exit."""
+    assert process.app is not None
+    stop = threading.Event()
+    threads = process.start(stop)
+    try:
+        with TestClient(process.app) as client:
+            yield client
+    finally:
+        stop.set()
+        process.shutdown(threads)
+
+
+def poll(check: Callable[[], Any], what: str, timeout_s: float = 30.0) -> Any:
+    """``check()``'s first truthy answer, or fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if answer := check():
+            return answer
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout_s}s waiting for {what}")

@@ -160,6 +160,10 @@ def create_app(service: PaymentService, webhook_secret: str) -> FastAPI:
         request_id = f"api-{idempotency_key}" if idempotency_key else None
         return payment_view(service.refund(payment_id, amount, body.reason, request_id))
 
+    @app.get("/api/payments")
+    def list_payments(limit: int = 10_000) -> list[dict[str, Any]]:
+        return [payment_view(p) for p in service.list(limit)]
+
     @app.get("/api/payments/{payment_id}")
     def get_payment(payment_id: int) -> dict[str, Any]:
         return payment_view(service.get(payment_id))

@@ -16,12 +16,17 @@ from paysim.bus.dead_letters import DeadLetterWriter
 from paysim.bus.producer import EventProducer
 from paysim.config import Settings
 from paysim.observe import metrics
+from paysim.observe.lag import lag_worker
 from paysim.store.database import create_engine_for, sqlite_url
 from paysim.store.outbox import OutboxRecord
 from paysim.store.outbox_relay import OutboxRelay, RelayHooks
 from paysim.store.schema import create_schema
 
 log = logging.getLogger(__name__)
+
+LAG_INTERVAL_S = 2.0
+
+LAG_INTERVAL_S = 2.0
 
 
 @dataclass
@@ -57,7 +62,9 @@ class ServiceProcess:
 
 
 def default_db_url(settings: Settings, service: str) -> str:
-    return sqlite_url(Path(settings.resolved_run_dir) / "services" / f"{service}.db")
+    folder = Path(settings.resolved_run_dir) / "services"
+    folder.mkdir(parents=True, exist_ok=True)
+    return sqlite_url(folder / f"{service}.db")
 
 
 def service_engine(
@@ -87,18 +94,29 @@ def relay_worker(service: str, engine: Engine, producer: EventProducer) -> Worke
     return Worker(f"{service}-relay", relay.run)
 
 
-def consumer_worker(
+def consumer_workers(
     bootstrap_servers: str, group: str, topics: Iterable[str], handler: Handler
-) -> Worker:
-    """A consumer in ``group`` over ``topics``, with its own dead-letter producer."""
+) -> list[Worker]:
+    """A consumer in ``group`` over ``topics`` (with its own dead-letter producer), and a
+    worker exporting the group's lag per partition on this process's /metrics."""
+    watched = list(topics)
     consumer = EventConsumer(
         bootstrap_servers,
         group,
-        topics,
+        watched,
         handler,
         DeadLetterWriter(EventProducer(bootstrap_servers, client_id=f"{group}-dlq")),
     )
-    return Worker(f"{group}-consumer", consumer.run)
+    joined = threading.Event()
+    return [
+        Worker(f"{group}-consumer", lambda stop: consumer.run(stop, ready=joined)),
+        Worker(
+            f"{group}-lag",
+            lag_worker(
+                bootstrap_servers, [group], LAG_INTERVAL_S, topics=watched, start_after=joined
+            ),
+        ),
+    ]
 
 
 def build_relay_process(

@@ -8,7 +8,7 @@ from datetime import timedelta
 from paysim.bootstrap.common import (
     ServiceProcess,
     Worker,
-    consumer_worker,
+    consumer_workers,
     relay_worker,
     service_engine,
 )
@@ -47,8 +47,8 @@ def build_process(
     if with_relay:
         process.workers.append(relay_worker("payment", engine, producer))
     if with_consumer:
-        process.workers.append(
-            consumer_worker(
+        process.workers.extend(
+            consumer_workers(
                 bootstrap_servers,
                 refund_consumer.GROUP,
                 refund_consumer.TOPICS,

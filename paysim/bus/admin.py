@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
@@ -58,3 +58,22 @@ def partition_counts(bootstrap_servers: str) -> dict[str, int]:
         for name, meta in metadata.topics.items()
         if not name.startswith("__")
     }
+
+
+def record_counts(bootstrap_servers: str, topics: Iterable[str]) -> dict[str, int]:
+    """Records stored on each topic now (high minus low watermark, summed over partitions)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": "paysim-counter"})
+    try:
+        metadata = consumer.list_topics(timeout=ADMIN_TIMEOUT_S)
+        counts = {}
+        for topic in topics:
+            total = 0
+            for partition in metadata.topics[topic].partitions:
+                low, high = consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=ADMIN_TIMEOUT_S
+                )
+                total += high - low
+            counts[topic] = total
+        return counts
+    finally:
+        consumer.close()

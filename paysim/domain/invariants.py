@@ -40,7 +40,9 @@ STATUS_AGREEMENT: Mapping[OrderStatus, frozenset[PaymentStatus]] = {
     OS.DELIVERED: frozenset({PS.COMPLETED, PS.PARTIALLY_REFUNDED, PS.REFUNDED}),
     OS.CANCELLING: frozenset({PS.COMPLETED, PS.REFUND_PENDING, PS.PARTIALLY_REFUNDED}),
     OS.REFUNDED: frozenset({PS.REFUNDED}),
-    OS.CANCELLED: frozenset({PS.CANCELLED, PS.FAILED}),
+    # REFUNDED too: a cancel of an unpaid order can race the payment's completion; the
+    # saga then refunds the capture and the order stays CANCELLED, money returned.
+    OS.CANCELLED: frozenset({PS.CANCELLED, PS.FAILED, PS.REFUNDED}),
 }
 
 ORDER_AT_REST = frozenset({OS.DELIVERED, OS.CANCELLED, OS.REFUNDED, OS.PAYMENT_FAILED})

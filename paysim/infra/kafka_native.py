@@ -89,9 +89,16 @@ def _java() -> str:
     return java
 
 
-def _cluster_id() -> str:
-    # Kafka's Uuid text form: 16 random bytes, URL-safe base64 without padding.
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+def cluster_id() -> str:
+    """Kafka's Uuid text form: 16 random bytes, URL-safe base64 without padding.
+
+    Like Kafka's own ``Uuid.randomUuid``, never one that starts with "-": the storage
+    tool would read it as an option.
+    """
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
 
 
 def _server_properties(data_dir: Path, port: int, controller_port: int) -> str:
@@ -144,7 +151,7 @@ def start_kafka(settings: Settings, run_dir: Path) -> tuple[processes.ProcessHan
             "kafka.tools.StorageTool",
             "format",
             "-t",
-            _cluster_id(),
+            cluster_id(),
             "-c",
             str(home / "server.properties"),
         ],

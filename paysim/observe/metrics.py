@@ -63,3 +63,8 @@ CONSUMER_LAG = Gauge(
     "High watermark minus committed offset, by group, topic and partition.",
     ["group", "topic", "partition"],
 )
+COMPENSATIONS = Counter(
+    "payment_saga_compensations_total",
+    "Compensations the saga issued, by kind (REFUND, CANCEL_PAYMENT) and reason.",
+    ["kind", "reason"],
+)

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -26,8 +27,91 @@ STATE_FILE = "services.json"
 class ServiceUrls(BaseModel):
     """Where the running services answer."""
 
-    payment_api: str
     stripe_emulator: str
+    payment_api: str
+    order_api: str
+    delivery_api: str
+    notification_api: str
+    analytics_api: str
+
+    def publishing(self) -> list[str]:
+        """The services that publish through an outbox."""
+        return [self.payment_api, self.order_api, self.delivery_api]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    """How to start one service: its name, its URL's key, and its command line."""
+
+    name: str
+    url_key: str
+    health_path: str
+    args: Callable[[Endpoints, ServiceUrls], list[str]]
+
+
+def _port(url: str) -> str:
+    return url.rsplit(":", 1)[1]
+
+
+def _consumer_service(name: str) -> ServiceSpec:
+    key = f"{name}_api"
+    return ServiceSpec(
+        name,
+        key,
+        "/healthz",
+        lambda e, u: [
+            "--port",
+            _port(getattr(u, key)),
+            "--bootstrap-servers",
+            e.bootstrap_servers,
+        ],
+    )
+
+
+SPECS: tuple[ServiceSpec, ...] = (
+    ServiceSpec(
+        "stripe-emulator",
+        "stripe_emulator",
+        "/_emulator/health",
+        lambda e, u: [
+            "--stripe-mock-base",
+            e.stripe_api_base,
+            "--port",
+            _port(u.stripe_emulator),
+            "--webhook-url",
+            f"{u.payment_api}/webhooks/stripe",
+        ],
+    ),
+    ServiceSpec(
+        "payment",
+        "payment_api",
+        "/healthz",
+        lambda e, u: [
+            "--port",
+            _port(u.payment_api),
+            "--bootstrap-servers",
+            e.bootstrap_servers,
+            "--stripe-api-base",
+            u.stripe_emulator,
+        ],
+    ),
+    ServiceSpec(
+        "order",
+        "order_api",
+        "/healthz",
+        lambda e, u: [
+            "--port",
+            _port(u.order_api),
+            "--bootstrap-servers",
+            e.bootstrap_servers,
+            "--payment-api",
+            u.payment_api,
+        ],
+    ),
+    _consumer_service("delivery"),
+    _consumer_service("notification"),
+    _consumer_service("analytics"),
+)
 
 
 class ServicesState(BaseModel):
@@ -60,14 +144,14 @@ def _answers(url: str) -> Callable[[], bool]:
     return check
 
 
+def _health_url(spec: ServiceSpec, urls: ServiceUrls) -> str:
+    return f"{getattr(urls, spec.url_key)}{spec.health_path}"
+
+
 def _healthy(current: ServicesState) -> bool:
     return all(p.alive() for p in current.processes) and all(
-        _answers(url)() for url in _health_urls(current.urls)
+        _answers(_health_url(spec, current.urls))() for spec in SPECS
     )
-
-
-def _health_urls(urls: ServiceUrls) -> list[str]:
-    return [f"{urls.stripe_emulator}/_emulator/health", f"{urls.payment_api}/healthz"]
 
 
 def _spawn(
@@ -80,61 +164,36 @@ def _spawn(
     )
 
 
+def status(settings: Settings) -> ServicesState | None:
+    """The recorded services, if they are all up and answering."""
+    current = _load(settings)
+    return current if current is not None and _healthy(current) else None
+
+
 def up(
     settings: Settings, endpoints: Endpoints, env: Mapping[str, str] | None = None
 ) -> ServiceUrls:
-    """Start the Stripe emulator and the payment service, or reuse the healthy ones.
+    """Start every service, or reuse the healthy set already running on these endpoints.
 
     ``env`` adds settings for the service processes (``PAYSIM_STRIPE_TIMEOUT_S``, ...).
     """
-    run_dir = settings.resolved_run_dir
-    with state.locked(run_dir):
+    with state.locked(settings.resolved_run_dir):
         current = _load(settings)
         if current is not None and current.endpoints == endpoints and _healthy(current):
             return current.urls
         if current is not None:
             _stop_all(current)
-        emulator_port, payment_port = processes.free_port(), processes.free_port()
-        urls = ServiceUrls(
-            payment_api=f"http://127.0.0.1:{payment_port}",
-            stripe_emulator=f"http://127.0.0.1:{emulator_port}",
+        urls = ServiceUrls.model_validate(
+            {spec.url_key: f"http://127.0.0.1:{processes.free_port()}" for spec in SPECS}
         )
         started: list[ProcessHandle] = []
         try:
-            started.append(
-                _spawn(
-                    settings,
-                    "stripe-emulator",
-                    [
-                        "--stripe-mock-base",
-                        endpoints.stripe_api_base,
-                        "--port",
-                        str(emulator_port),
-                        "--webhook-url",
-                        f"{urls.payment_api}/webhooks/stripe",
-                    ],
-                    env,
-                )
-            )
-            started.append(
-                _spawn(
-                    settings,
-                    "payment",
-                    [
-                        "--port",
-                        str(payment_port),
-                        "--bootstrap-servers",
-                        endpoints.bootstrap_servers,
-                        "--stripe-api-base",
-                        urls.stripe_emulator,
-                    ],
-                    env,
-                )
-            )
-            for handle, url in zip(started, _health_urls(urls), strict=True):
+            for spec in SPECS:
+                started.append(_spawn(settings, spec.name, spec.args(endpoints, urls), env))
+            for spec, handle in zip(SPECS, started, strict=True):
                 processes.wait_until(
-                    _answers(url),
-                    what=handle.name,
+                    _answers(_health_url(spec, urls)),
+                    what=f"the {spec.name} service",
                     timeout_s=settings.start_timeout_s,
                     process=handle,
                 )
@@ -147,7 +206,40 @@ def up(
         return urls
 
 
+def restart(settings: Settings, name: str, env: Mapping[str, str] | None = None) -> ProcessHandle:
+    """Start one service again on its own port, e.g. after it was killed on purpose.
+
+    Whatever is left of the old process is stopped first; the new one is recorded in its
+    place, so ``down`` stops it.
+    """
+    with state.locked(settings.resolved_run_dir):
+        current = _load(settings)
+        if current is None:
+            raise LookupError("no services are recorded; run `paysim up` first")
+        index, spec = next((i, s) for i, s in enumerate(SPECS) if s.name == name)
+        processes.stop(current.processes[index])
+        handle = _spawn(settings, name, spec.args(current.endpoints, current.urls), env)
+        processes.wait_until(
+            _answers(_health_url(spec, current.urls)),
+            what=f"the {name} service",
+            timeout_s=settings.start_timeout_s,
+            process=handle,
+        )
+        current.processes[index] = handle
+        _state_path(settings).write_text(current.model_dump_json(indent=2))
+        return handle
+
+
+def process_of(settings: Settings, name: str) -> ProcessHandle:
+    """The running process of one service (for fault injection: SIGKILL, SIGSTOP)."""
+    current = _load(settings)
+    if current is None:
+        raise LookupError("no services are recorded; run `paysim up` first")
+    return next(p for p in current.processes if p.name == name)
+
+
 def _stop_all(current: ServicesState) -> None:
+    # Consumers first, the emulator last: in-flight work can still reach Stripe.
     for handle in reversed(current.processes):
         processes.stop(handle)
 
@@ -159,4 +251,8 @@ def down(settings: Settings) -> bool:
             return False
         _stop_all(current)
         _state_path(settings).unlink(missing_ok=True)
+        # The broker's data goes with the stack; databases that point into it would
+        # only mislead the next run. Logs stay, for reading after the fact.
+        for database in (settings.resolved_run_dir / "services").glob("*.db*"):
+            database.unlink(missing_ok=True)
         return True

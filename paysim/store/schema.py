@@ -26,14 +26,14 @@ metadata = MetaData()
 
 # SQLite autoincrements only a column declared exactly INTEGER PRIMARY KEY; PostgreSQL
 # gets a BIGINT identity so a long-running testbench cannot run out of ids.
-_ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
+ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 outbox = Table(
     "outbox",
     metadata,
     # The id is the publish order. AUTOINCREMENT on SQLite: ids are never reused, even
     # after the newest rows are deleted, so a late row never sorts before an older one.
-    Column("id", _ROW_ID, primary_key=True, autoincrement=True),
+    Column("id", ROW_ID, primary_key=True, autoincrement=True),
     Column("event_id", String(64), nullable=False),
     Column("event_type", String(64), nullable=False),
     Column("topic", String(249), nullable=False),  # Kafka's longest topic name

@@ -159,7 +159,7 @@ def test_agreement_table_covers_every_order_status() -> None:
     assert set(STATUS_AGREEMENT) == set(OS)
     assert PS.COMPLETED in STATUS_AGREEMENT[OS.DELIVERED]
     assert STATUS_AGREEMENT[OS.REFUNDED] == {PS.REFUNDED}
-    assert STATUS_AGREEMENT[OS.CANCELLED] == {PS.CANCELLED, PS.FAILED}
+    assert STATUS_AGREEMENT[OS.CANCELLED] == {PS.CANCELLED, PS.FAILED, PS.REFUNDED}
 
 
 def test_order_without_payment_is_detected() -> None:

@@ -34,3 +34,11 @@ def test_a_recycled_pid_is_not_mistaken_for_ours(tmp_path: Path) -> None:
     impostor = processes.ProcessHandle("sleeper", handle.pid, handle.create_time - 100, "")
     assert not impostor.alive()
     processes.stop(handle, timeout_s=5)
+
+
+def test_cluster_ids_never_look_like_an_option() -> None:
+    from paysim.infra.kafka_native import cluster_id
+
+    ids = [cluster_id() for _ in range(2000)]
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+    assert len(set(ids)) == len(ids)

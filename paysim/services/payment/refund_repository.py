@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from paysim.domain.money import Money
 from paysim.services.payment.tables import refunds
+from paysim.store.outbox import as_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,7 @@ def _refund(row: Any, currency: str) -> Refund:
         status=row.status,
         reason=row.reason,
         stripe_refund_id=row.stripe_refund_id,
-        created_at=row.created_at,
+        created_at=as_utc(row.created_at),
     )
 
 

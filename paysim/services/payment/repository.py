@@ -18,6 +18,7 @@ from paysim.services.payment.tables import (
     payments,
     refunds,
 )
+from paysim.store.outbox import as_utc
 
 
 class PaymentNotFoundError(PermanentError):
@@ -71,8 +72,9 @@ def _payment(row: Any) -> Payment:
         error_code=row.error_code,
         decline_code=row.decline_code,
         cancel_reason=row.cancel_reason,
-        created_at=row.created_at,
-        status_changed_at=row.status_changed_at,
+        # SQLite hands back naive datetimes; they were written in UTC.
+        created_at=as_utc(row.created_at),
+        status_changed_at=as_utc(row.status_changed_at),
     )
 
 
@@ -130,6 +132,11 @@ def get(conn: Connection, payment_id: int) -> Payment:
 def find(conn: Connection, payment_id: int) -> Payment | None:
     row = conn.execute(select(payments).where(payments.c.id == payment_id)).one_or_none()
     return None if row is None else _payment(row)
+
+
+def all_payments(conn: Connection, limit: int) -> list[Payment]:
+    rows = conn.execute(select(payments).order_by(payments.c.id).limit(limit))
+    return [_payment(row) for row in rows]
 
 
 def by_request_key(conn: Connection, request_key: str) -> Payment | None:

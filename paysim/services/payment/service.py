@@ -98,6 +98,10 @@ class PaymentService:
         with self.uow() as uow:
             return repo.get(uow.connection, payment_id)
 
+    def list(self, limit: int) -> list[Payment]:
+        with self.uow() as uow:
+            return repo.all_payments(uow.connection, limit)
+
     def create_intent(self, cmd: CreateIntent) -> Payment:
         with self.uow() as uow:
             if cmd.request_key and (same := repo.by_request_key(uow.connection, cmd.request_key)):

@@ -15,9 +15,10 @@ from sqlalchemy import (
     Text,
 )
 
+from paysim.store.schema import ROW_ID
+
 metadata = MetaData()
 
-_ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 instance = Table(
     "instance",
@@ -31,14 +32,14 @@ order_numbers = Table(
     "order_numbers",
     metadata,
     # Hands out orderIds for checkouts that arrive without one.
-    Column("id", _ROW_ID, primary_key=True, autoincrement=True),
+    Column("id", ROW_ID, primary_key=True, autoincrement=True),
     sqlite_autoincrement=True,
 )
 
 payments = Table(
     "payments",
     metadata,
-    Column("id", _ROW_ID, primary_key=True, autoincrement=True),
+    Column("id", ROW_ID, primary_key=True, autoincrement=True),
     Column("order_id", BigInteger, nullable=False, index=True),
     Column("user_id", BigInteger, nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
@@ -66,7 +67,7 @@ payments = Table(
 refunds = Table(
     "refunds",
     metadata,
-    Column("id", _ROW_ID, primary_key=True, autoincrement=True),
+    Column("id", ROW_ID, primary_key=True, autoincrement=True),
     Column("payment_id", BigInteger, ForeignKey("payments.id"), nullable=False, index=True),
     # One logical refund, however often it is retried: also Stripe's idempotency key.
     Column("request_id", String(255), nullable=False, unique=True),
@@ -95,7 +96,7 @@ payment_transitions = Table(
     "payment_transitions",
     metadata,
     # The audit trail: every move offered to a payment, applied or ignored, and why.
-    Column("id", _ROW_ID, primary_key=True, autoincrement=True),
+    Column("id", ROW_ID, primary_key=True, autoincrement=True),
     Column("payment_id", BigInteger, nullable=False, index=True),
     Column("from_status", String(32), nullable=True),
     Column("to_status", String(32), nullable=False),

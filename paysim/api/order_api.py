@@ -1,0 +1,95 @@
+"""The order service's HTTP API: the order, the customer's cancel, the restaurant's moves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from paysim.api.errors import install
+from paysim.domain.order_state import RestaurantMove
+from paysim.errors import PaysimError
+from paysim.services.faults import fault_router
+from paysim.services.order import repository as repo
+from paysim.services.order.repository import Order, OrderNotFoundError
+from paysim.services.order.service import OrderService
+from paysim.services.order.tables import orders
+
+STATUSES: dict[type[PaysimError], int] = {OrderNotFoundError: 404}
+
+
+class ReasonBody(BaseModel):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+def order_view(order: Order) -> dict[str, Any]:
+    return {
+        "orderId": order.order_id,
+        "userId": order.user_id,
+        "paymentId": order.payment_id,
+        "status": order.status.value,
+        "totalAmount": str(order.total.to_decimal()),
+        "totalAmountMinor": order.total.minor,
+        "currency": order.total.currency,
+        "capturedMinor": order.captured.minor,
+        "refundedMinor": order.refunded.minor,
+        "reason": order.reason,
+        "createdAt": order.created_at.isoformat(),
+        "statusChangedAt": order.status_changed_at.isoformat(),
+    }
+
+
+def create_app(service: OrderService) -> FastAPI:
+    app = FastAPI(title="paysim order service", version="1")
+    install(app, STATUSES)
+    app.include_router(fault_router(service.faults))
+
+    @app.get("/api/orders")
+    def list_orders(status: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        query = select(orders.c.order_id).order_by(orders.c.order_id).limit(limit)
+        if status:
+            query = query.where(orders.c.status == status.upper())
+        with service.uow() as uow:
+            ids = [row.order_id for row in uow.connection.execute(query)]
+            return [order_view(repo.get(uow.connection, i)) for i in ids]
+
+    @app.get("/api/orders/{order_id}")
+    def get_order(order_id: int) -> dict[str, Any]:
+        with service.uow() as uow:
+            order = repo.get(uow.connection, order_id)
+            return {**order_view(order), "history": repo.history(uow.connection, order_id)}
+
+    @app.post("/api/orders/{order_id}/cancel")
+    def cancel(order_id: int, body: ReasonBody) -> dict[str, Any]:
+        return order_view(service.cancel(order_id, body.reason or "requested_by_customer"))
+
+    def restaurant_route(path: str, decision: RestaurantMove) -> None:
+        @app.post(f"/api/orders/{{order_id}}/{path}", name=f"restaurant_{path}")
+        def move(order_id: int, body: ReasonBody | None = None) -> dict[str, Any]:
+            reason = body.reason if body else None
+            return order_view(service.restaurant(order_id, decision, reason))
+
+    restaurant_route("confirm", RestaurantMove.ACCEPT)
+    restaurant_route("preparing", RestaurantMove.START_PREPARING)
+    restaurant_route("ready-for-pickup", RestaurantMove.MARK_READY)
+    restaurant_route("reject", RestaurantMove.REJECT)
+
+    @app.get("/api/compensations")
+    def compensations() -> list[dict[str, Any]]:
+        with service.uow() as uow:
+            return repo.compensation_list(uow.connection)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        with service.uow() as uow:
+            repo.status_counts(uow.connection)
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,46 @@
+"""The analytics service process: API and payment-events consumer (it publishes nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from paysim.bootstrap.common import ServiceProcess, consumer_workers, service_engine
+from paysim.bus.producer import EventProducer
+from paysim.config import Settings
+from paysim.domain.events import utc_now
+from paysim.services.analytics import payment_consumer
+from paysim.services.analytics.service import AnalyticsService
+from paysim.services.analytics.tables import metadata
+
+SERVICE = "analytics"
+
+
+def build_process(
+    settings: Settings,
+    *,
+    bootstrap_servers: str,
+    db_url: str | None = None,
+    group: str = payment_consumer.GROUP,
+    with_consumer: bool = True,
+    clock: Callable[[], datetime] = utc_now,
+) -> ServiceProcess:
+    """``group``: the consumer group (tests give each run its own)."""
+    from paysim.api.analytics_api import create_app
+
+    engine = service_engine(settings, SERVICE, db_url, metadata)
+    service = AnalyticsService(engine, group=group, clock=clock)
+    # Nothing is published, so no relay; the producer is what ServiceProcess flushes
+    # (lazy: it never connects).
+    producer = EventProducer(bootstrap_servers, client_id="analytics-service")
+    process = ServiceProcess(app=create_app(service), producer=producer)
+    if with_consumer:
+        process.workers.extend(
+            consumer_workers(
+                bootstrap_servers,
+                group,
+                payment_consumer.TOPICS,
+                payment_consumer.analytics_handler(service),
+            )
+        )
+    return process

@@ -1,0 +1,74 @@
+"""The order service process: API, event consumer, outbox relay, deadline sweep."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from paysim.bootstrap.common import (
+    ServiceProcess,
+    Worker,
+    consumer_workers,
+    relay_worker,
+    service_engine,
+)
+from paysim.bus.producer import EventProducer
+from paysim.config import Settings
+from paysim.domain.saga import Deadlines
+from paysim.services.faults import FaultPoints
+from paysim.services.order import event_reactions
+from paysim.services.order.payment_client import PaymentClient
+from paysim.services.order.service import OrderService
+from paysim.services.order.tables import metadata
+
+log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL_S = 0.5
+
+
+def deadlines(settings: Settings) -> Deadlines:
+    return Deadlines(
+        payment_pending=timedelta(seconds=settings.deadline_payment_pending_s),
+        payment_failed=timedelta(seconds=settings.deadline_payment_failed_s),
+        cancelling=timedelta(seconds=settings.deadline_cancelling_s),
+    )
+
+
+def build_process(
+    settings: Settings,
+    *,
+    bootstrap_servers: str,
+    payment_api: str,
+    db_url: str | None = None,
+    group: str = event_reactions.GROUP,
+) -> ServiceProcess:
+    from paysim.api.order_api import create_app
+
+    engine = service_engine(settings, "order", db_url, metadata)
+    service = OrderService(
+        engine, PaymentClient(payment_api), FaultPoints(), deadlines=deadlines(settings)
+    )
+    producer = EventProducer(bootstrap_servers, client_id="order-service")
+
+    def sweep(stop: threading.Event) -> None:
+        while not stop.wait(SWEEP_INTERVAL_S):
+            try:
+                service.sweep_deadlines()
+            except Exception:
+                log.exception("deadline sweep failed; trying again")
+
+    return ServiceProcess(
+        app=create_app(service),
+        producer=producer,
+        workers=[
+            relay_worker("order", engine, producer),
+            *consumer_workers(
+                bootstrap_servers,
+                group,
+                event_reactions.TOPICS,
+                event_reactions.order_handler(service, group),
+            ),
+            Worker("order-deadline-sweeper", sweep),
+        ],
+    )

@@ -1,0 +1,1 @@
+"""The analytics service: payment counts, rates and revenue, from the catch-all topic."""

@@ -1,0 +1,54 @@
+"""The analytics service: each payment event counted once, totals read on demand."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from paysim.domain.events import PaymentEvent, utc_now
+from paysim.domain.payment_analytics import Totals, contribution
+from paysim.services.analytics import repository as repo
+from paysim.store.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+GROUP = "analytics-service"
+
+
+class AnalyticsService:
+    """Counts and revenue, kept with each event's tracking row in one transaction."""
+
+    def __init__(
+        self, engine: Engine, *, group: str = GROUP, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self._engine = engine
+        self._group = group
+        self._clock = clock
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self._engine, clock=self._clock)
+
+    def record(self, event: PaymentEvent) -> bool:
+        """Add ``event`` to the totals; False if it was counted before."""
+        part = contribution(event)
+        with self.uow() as uow:
+            if not uow.processed.record(self._group, event.event_id):
+                return False
+            repo.add(uow.connection, part, str(event.event_id), self._clock())
+        log.debug(
+            "counted %s eventId=%s orderId=%s paymentId=%s",
+            event.event_type,
+            event.event_id,
+            event.order_id,
+            event.payment_id,
+            extra={"eventId": str(event.event_id), "orderId": event.order_id},
+        )
+        return True
+
+    def totals(self) -> Totals:
+        """Everything counted so far (also the health check: it reads the store)."""
+        with self._engine.connect() as conn:
+            return repo.totals(conn)

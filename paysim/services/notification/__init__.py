@@ -1,0 +1,1 @@
+"""The notification service: the emails, SMS and pushes a customer would get, recorded once."""

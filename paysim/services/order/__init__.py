@@ -1,0 +1,1 @@
+"""The order service: orders driven by payment and delivery events, and the saga."""

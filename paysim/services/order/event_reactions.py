@@ -1,0 +1,285 @@
+"""How an order reacts to payment and delivery events (the plan's PaymentEventConsumer).
+
+The order service reads the catch-all topics ``payment-events`` and ``delivery-events``
+rather than one topic per event type: keyed by orderId, a catch-all keeps one order's
+events in the order they happened (INITIATED before COMPLETED), which separate topics
+cannot promise. Each event is handled in one unit of work together with its tracking
+row, so a redelivered or duplicated event changes nothing; an event that would move the
+order backwards is recorded in the audit trail and ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from paysim.bus.consumer import Handler
+from paysim.bus.reader import Record
+from paysim.domain import saga
+from paysim.domain.commands import RefundPayment
+from paysim.domain.events import AnyEvent, DeliveryEvent, PaymentEvent, PaymentEventType
+from paysim.domain.money import Money
+from paysim.domain.order_state import UNPAID, apply_order_event, order_target
+from paysim.domain.status import OrderStatus
+from paysim.errors import PermanentError
+from paysim.services.order import repository as repo
+from paysim.services.order.repository import Order
+from paysim.services.order.service import OrderService
+from paysim.store.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+GROUP = "order-service"
+TOPICS = ("payment-events", "delivery-events")
+
+_PAID = {
+    OrderStatus.PENDING,
+    OrderStatus.CONFIRMED,
+    OrderStatus.PREPARING,
+    OrderStatus.READY_FOR_PICKUP,
+    OrderStatus.OUT_FOR_DELIVERY,
+    OrderStatus.DELIVERED,
+}
+
+
+def order_handler(service: OrderService, group: str = GROUP) -> Handler:
+    """The consumer's handler: fault point, tracking row, then the reaction."""
+
+    def handle(event: AnyEvent, _record: Record) -> None:
+        service.faults.check("handle", event.order_id)
+        with service.uow() as uow:
+            if not uow.processed.record(group, str(event.event_id)):
+                log.info("duplicate eventId=%s orderId=%s skipped", event.event_id, event.order_id)
+                return
+            if isinstance(event, PaymentEvent):
+                on_payment_event(service, uow, event)
+            elif isinstance(event, DeliveryEvent):
+                on_delivery_event(service, uow, event)
+
+    return handle
+
+
+def _offer(
+    service: OrderService,
+    uow: UnitOfWork,
+    order: Order,
+    after: Order,
+    *,
+    event: PaymentEvent | DeliveryEvent,
+    attempt: int | None = None,
+) -> Order:
+    """Offer an event's outcome (``after``): applied if it moves the order forward."""
+    target = after.status
+    transition = apply_order_event(
+        order.status,
+        target,
+        event_attempt=attempt,
+        current_attempt=order.payment_attempt if attempt else None,
+    )
+    if not transition.applied:
+        repo.record_transition(
+            uow.connection,
+            order.order_id,
+            order.status,
+            target,
+            applied=False,
+            cause=event.event_type.value,
+            note=transition.reason,
+            event_id=str(event.event_id),
+            now=service.clock(),
+        )
+        return order
+    if attempt is not None:
+        after = replace(after, payment_attempt=max(attempt, order.payment_attempt or 0))
+    return service.move(
+        uow, order, after, cause=event.event_type.value, event_id=str(event.event_id)
+    )
+
+
+def on_payment_event(service: OrderService, uow: UnitOfWork, event: PaymentEvent) -> None:
+    order = repo.find(uow.connection, event.order_id)
+    kind = event.event_type
+    if kind is PaymentEventType.PAYMENT_INITIATED:
+        _on_initiated(service, uow, order, event)
+    elif kind is PaymentEventType.PAYMENT_COMPLETED:
+        _on_completed(service, uow, order, event)
+    elif order is None:
+        log.info("%s for unknown orderId=%s ignored", kind, event.order_id)
+    elif event.payment_id != order.payment_id:
+        repo.record_transition(
+            uow.connection,
+            order.order_id,
+            order.status,
+            order.status,
+            applied=False,
+            cause=kind.value,
+            note=f"payment {event.payment_id} is not the order's",
+            event_id=str(event.event_id),
+            now=service.clock(),
+        )
+    elif kind is PaymentEventType.PAYMENT_REFUNDED:
+        refunded = order.refunded + Money(event.refund_amount_minor or 0, order.total.currency)
+        target = order_target(kind, payment_status=event.status)
+        if target is None:  # partial: the order goes on, the money is noted
+            repo.save(
+                uow.connection,
+                order,
+                replace(order, refunded=refunded),
+                cause="partial refund",
+                event_id=str(event.event_id),
+                now=service.clock(),
+            )
+        else:
+            _offer(
+                service, uow, order, replace(order, status=target, refunded=refunded), event=event
+            )
+    elif (target := order_target(kind)) is not None:
+        _offer(
+            service, uow, order, replace(order, status=target), event=event, attempt=event.attempt
+        )
+
+
+def _on_initiated(
+    service: OrderService, uow: UnitOfWork, order: Order | None, event: PaymentEvent
+) -> None:
+    amount = event.amount
+    if amount is None or event.payment_id is None:
+        raise PermanentError(f"PAYMENT_INITIATED {event.event_id} lacks paymentId or amount")
+    if order is None:
+        now = service.clock()
+        repo.insert_order(
+            uow.connection,
+            Order(
+                order_id=event.order_id,
+                user_id=event.user_id,
+                payment_id=event.payment_id,
+                payment_attempt=None,
+                total=amount,
+                status=OrderStatus.PAYMENT_PENDING,
+                captured=Money(0, amount.currency),
+                refunded=Money(0, amount.currency),
+                reason=None,
+                created_at=now,
+                status_changed_at=now,
+                compensated_at=None,
+            ),
+            cause=event.event_type.value,
+            event_id=str(event.event_id),
+        )
+    elif order.status in UNPAID and order.payment_id != event.payment_id:
+        # A new payment for an order whose previous one failed: the order follows it.
+        repo.save(
+            uow.connection,
+            order,
+            replace(order, payment_id=event.payment_id, payment_attempt=None, total=amount),
+            cause="new payment",
+            event_id=str(event.event_id),
+            now=service.clock(),
+        )
+
+
+def _on_completed(
+    service: OrderService, uow: UnitOfWork, order: Order | None, event: PaymentEvent
+) -> None:
+    captured = event.amount
+    if captured is None or event.payment_id is None:
+        raise PermanentError(f"PAYMENT_COMPLETED {event.event_id} lacks paymentId or amount")
+    ref = saga.PaymentRef(event.payment_id, event.order_id, captured)
+    paid_by = order.payment_id if order is not None and order.status in _PAID else None
+    compensation = saga.on_payment_completed(ref, order.status if order else None, paid_by=paid_by)
+    if order is None or compensation is not None:
+        _refund_unplaceable(service, uow, order, event, compensation)
+        return
+    try:
+        service.faults.check("place-order", order.order_id)
+    except PermanentError as failure:
+        # The plan's compensation: paid, but the order could not be placed -> refund.
+        placed = _offer(
+            service,
+            uow,
+            order,
+            _paid(order, event.payment_id, captured),
+            event=event,
+            attempt=event.attempt,
+        )
+        cancelling = service.move(
+            uow,
+            placed,
+            replace(
+                placed,
+                status=OrderStatus.CANCELLING,
+                reason=f"order could not be placed: {failure}",
+            ),
+            cause="placement failed",
+            event_id=str(event.event_id),
+        )
+        command = saga.on_order_creation_failed(ref)
+        if command is not None:
+            service.request_refund(uow, cancelling, command)
+        return
+    _offer(
+        service,
+        uow,
+        order,
+        _paid(order, event.payment_id, captured),
+        event=event,
+        attempt=event.attempt,
+    )
+
+
+def _paid(order: Order, payment_id: int, captured: Money) -> Order:
+    return replace(order, status=OrderStatus.PENDING, payment_id=payment_id, captured=captured)
+
+
+def _refund_unplaceable(
+    service: OrderService,
+    uow: UnitOfWork,
+    order: Order | None,
+    event: PaymentEvent,
+    command: RefundPayment | None,
+) -> None:
+    """Money was captured for an order that cannot take it: give it back."""
+    assert event.amount is not None
+    assert event.payment_id is not None
+    if order is None:
+        # Its creation failed (PAYMENT_INITIATED was dead-lettered): record the order as
+        # being refunded, so that it is seen to end, and ask for the money back.
+        now = service.clock()
+        order = repo.insert_order(
+            uow.connection,
+            Order(
+                order_id=event.order_id,
+                user_id=event.user_id,
+                payment_id=event.payment_id,
+                payment_attempt=event.attempt,
+                total=event.amount,
+                status=OrderStatus.CANCELLING,
+                captured=event.amount,
+                refunded=Money(0, event.amount.currency),
+                reason="order was never created",
+                created_at=now,
+                status_changed_at=now,
+                compensated_at=None,
+            ),
+            cause=event.event_type.value,
+            event_id=str(event.event_id),
+        )
+        command = saga.on_order_creation_failed(
+            saga.PaymentRef(event.payment_id, event.order_id, event.amount)
+        )
+    if command is not None:
+        service.request_refund(uow, order, command)
+    log.warning(
+        "payment %s completed for orderId=%s in %s: refunding",
+        event.payment_id,
+        event.order_id,
+        order.status,
+    )
+
+
+def on_delivery_event(service: OrderService, uow: UnitOfWork, event: DeliveryEvent) -> None:
+    order = repo.find(uow.connection, event.order_id)
+    target = order_target(event.event_type)
+    if order is None or target is None:
+        return
+    _offer(service, uow, order, replace(order, status=target), event=event)

@@ -1,0 +1,245 @@
+"""Reading and writing orders on the caller's connection (inside its unit of work)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from paysim.domain.money import Money
+from paysim.domain.saga import PaymentRef
+from paysim.domain.status import OrderStatus
+from paysim.errors import PermanentError
+from paysim.services.order.tables import compensations, order_transitions, orders
+from paysim.store.outbox import as_utc
+
+
+class OrderNotFoundError(PermanentError):
+    """No order with that id."""
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An order row, as the service reasons about it."""
+
+    order_id: int
+    user_id: int | None
+    payment_id: int | None
+    payment_attempt: int | None
+    total: Money
+    status: OrderStatus
+    captured: Money
+    refunded: Money
+    reason: str | None
+    created_at: datetime
+    status_changed_at: datetime
+    compensated_at: datetime | None
+
+    def payment_ref(self) -> PaymentRef | None:
+        if self.payment_id is None:
+            return None
+        return PaymentRef(self.payment_id, self.order_id, self.captured, self.refunded)
+
+
+def _order(row: Any) -> Order:
+    return Order(
+        order_id=row.order_id,
+        user_id=row.user_id,
+        payment_id=row.payment_id,
+        payment_attempt=row.payment_attempt,
+        total=Money(row.total_minor, row.currency),
+        status=OrderStatus(row.status),
+        captured=Money(row.captured_minor, row.currency),
+        refunded=Money(row.refunded_minor, row.currency),
+        reason=row.reason,
+        # SQLite hands back naive datetimes; they were written in UTC.
+        created_at=as_utc(row.created_at),
+        status_changed_at=as_utc(row.status_changed_at),
+        compensated_at=as_utc(row.compensated_at) if row.compensated_at else None,
+    )
+
+
+def find(conn: Connection, order_id: int) -> Order | None:
+    row = conn.execute(select(orders).where(orders.c.order_id == order_id)).one_or_none()
+    return None if row is None else _order(row)
+
+
+def get(conn: Connection, order_id: int) -> Order:
+    order = find(conn, order_id)
+    if order is None:
+        raise OrderNotFoundError(f"order {order_id} does not exist")
+    return order
+
+
+def insert_order(conn: Connection, order: Order, *, cause: str, event_id: str | None) -> Order:
+    conn.execute(
+        insert(orders).values(
+            order_id=order.order_id,
+            user_id=order.user_id,
+            payment_id=order.payment_id,
+            payment_attempt=order.payment_attempt,
+            total_minor=order.total.minor,
+            currency=order.total.currency,
+            status=order.status.value,
+            captured_minor=order.captured.minor,
+            refunded_minor=order.refunded.minor,
+            reason=order.reason,
+            created_at=order.created_at,
+            status_changed_at=order.status_changed_at,
+        )
+    )
+    record_transition(
+        conn,
+        order.order_id,
+        None,
+        order.status,
+        applied=True,
+        cause=cause,
+        note=None,
+        event_id=event_id,
+        now=order.created_at,
+    )
+    return order
+
+
+def save(
+    conn: Connection,
+    before: Order,
+    after: Order,
+    *,
+    cause: str,
+    event_id: str | None,
+    now: datetime,
+) -> Order:
+    """Write the changed fields; a status change is stamped and added to the audit trail."""
+    changed = after if after.status == before.status else replace(after, status_changed_at=now)
+    conn.execute(
+        update(orders)
+        .where(orders.c.order_id == before.order_id)
+        .values(
+            user_id=changed.user_id,
+            payment_id=changed.payment_id,
+            payment_attempt=changed.payment_attempt,
+            status=changed.status.value,
+            captured_minor=changed.captured.minor,
+            refunded_minor=changed.refunded.minor,
+            reason=changed.reason,
+            status_changed_at=changed.status_changed_at,
+            compensated_at=changed.compensated_at,
+        )
+    )
+    if changed.status != before.status:
+        record_transition(
+            conn,
+            before.order_id,
+            before.status,
+            changed.status,
+            applied=True,
+            cause=cause,
+            note=None,
+            event_id=event_id,
+            now=now,
+        )
+    return changed
+
+
+def record_transition(
+    conn: Connection,
+    order_id: int,
+    from_status: OrderStatus | None,
+    to_status: OrderStatus,
+    *,
+    applied: bool,
+    cause: str,
+    note: str | None,
+    event_id: str | None,
+    now: datetime,
+) -> None:
+    conn.execute(
+        insert(order_transitions).values(
+            order_id=order_id,
+            from_status=from_status.value if from_status else None,
+            to_status=to_status.value,
+            applied=applied,
+            cause=cause,
+            note=note,
+            event_id=event_id,
+            at=now,
+        )
+    )
+
+
+def record_compensation(
+    conn: Connection,
+    order: Order,
+    *,
+    kind: str,
+    reason: str,
+    amount: Money | None,
+    now: datetime,
+) -> None:
+    conn.execute(
+        insert(compensations).values(
+            order_id=order.order_id,
+            payment_id=order.payment_id,
+            kind=kind,
+            reason=reason,
+            amount_minor=amount.minor if amount else None,
+            at=now,
+        )
+    )
+
+
+def history(conn: Connection, order_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(order_transitions)
+        .where(order_transitions.c.order_id == order_id)
+        .order_by(order_transitions.c.id)
+    )
+    return [
+        {
+            "from": r.from_status,
+            "to": r.to_status,
+            "applied": r.applied,
+            "cause": r.cause,
+            "note": r.note,
+            "eventId": r.event_id,
+            "at": as_utc(r.at).isoformat(),
+        }
+        for r in rows
+    ]
+
+
+def waiting(conn: Connection, statuses: set[OrderStatus], before: datetime) -> list[Order]:
+    """Orders in a waiting status that have not moved (nor been compensated) since ``before``."""
+    rows = conn.execute(
+        select(orders).where(
+            orders.c.status.in_([s.value for s in statuses]),
+            orders.c.status_changed_at < before,
+            or_(orders.c.compensated_at.is_(None), orders.c.compensated_at < before),
+        )
+    )
+    return [_order(r) for r in rows]
+
+
+def status_counts(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(select(orders.c.status, func.count()).group_by(orders.c.status))
+    return {status: int(count) for status, count in rows}
+
+
+def compensation_list(conn: Connection, limit: int = 500) -> list[dict[str, Any]]:
+    rows = conn.execute(select(compensations).order_by(compensations.c.id.desc()).limit(limit))
+    return [
+        {
+            "orderId": r.order_id,
+            "paymentId": r.payment_id,
+            "kind": r.kind,
+            "reason": r.reason,
+            "amountMinor": r.amount_minor,
+            "at": as_utc(r.at).isoformat(),
+        }
+        for r in rows
+    ]

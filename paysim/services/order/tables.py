@@ -1,0 +1,69 @@
+"""The order service's own tables."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from paysim.store.schema import ROW_ID
+
+metadata = MetaData()
+
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("user_id", BigInteger, nullable=True),
+    Column("payment_id", BigInteger, nullable=True),
+    Column("payment_attempt", Integer, nullable=True),
+    Column("total_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("captured_minor", BigInteger, nullable=False, default=0),
+    Column("refunded_minor", BigInteger, nullable=False, default=0),
+    Column("reason", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("status_changed_at", DateTime(timezone=True), nullable=False),
+    # When the saga last stepped in; deadline retries are spaced from it.
+    Column("compensated_at", DateTime(timezone=True), nullable=True),
+)
+
+order_transitions = Table(
+    "order_transitions",
+    metadata,
+    # The audit trail: every move offered to an order, applied or ignored, and why.
+    Column("id", ROW_ID, primary_key=True, autoincrement=True),
+    Column("order_id", BigInteger, nullable=False, index=True),
+    Column("from_status", String(32), nullable=True),
+    Column("to_status", String(32), nullable=False),
+    Column("applied", Boolean, nullable=False),
+    Column("cause", String(128), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("event_id", String(64), nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+compensations = Table(
+    "compensations",
+    metadata,
+    # Every compensation the saga issued: what, for which order, and why.
+    Column("id", ROW_ID, primary_key=True, autoincrement=True),
+    Column("order_id", BigInteger, nullable=False, index=True),
+    Column("payment_id", BigInteger, nullable=True),
+    Column("kind", String(32), nullable=False),  # REFUND or CANCEL_PAYMENT
+    Column("reason", String(64), nullable=False),
+    Column("amount_minor", BigInteger, nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,
+)
