@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install infra demo test test-unit lint format lab down clean
+.PHONY: install infra demo test test-unit lint format lab down clean load bench
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "paysim needs Python 3.11, got " + sys.version' 
@@ -40,6 +40,13 @@ lint: install
 format: install
 	$(BIN)/ruff format paysim tests loadtests
 	$(BIN)/ruff check --fix paysim tests loadtests
+
+load: install             ## locust: 20 users for 60 s with faults injected, then the invariants
+	$(BIN)/locust -f loadtests/locustfile.py --headless --users 20 --spawn-rate 5 \
+		--run-time 60s --only-summary --exit-code-on-error 0
+
+bench: install            ## figures: stack start-up, broker memory, checkout throughput
+	$(BIN)/python -m loadtests.bench
 
 lab: install              ## JupyterLab on the notebooks, with the paysim kernel
 	$(BIN)/jupyter lab notebooks

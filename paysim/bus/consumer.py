@@ -108,16 +108,20 @@ class EventConsumer:
                 if msg.error() is not None:
                     self._log_error(msg)
                     continue
-                self.process(msg, stop)
-                consumer.store_offsets(message=msg)
+                if self.process(msg, stop):
+                    consumer.store_offsets(message=msg)
         finally:
             self._commit(consumer)
             # close() leaves the group at once, so the partitions move without waiting
             # for the session timeout.
             consumer.close()
 
-    def process(self, msg: Message, stop: threading.Event) -> None:
-        """Handle one record: success, or a dead letter. Returns when the offset may move."""
+    def process(self, msg: Message, stop: threading.Event) -> bool:
+        """Handle one record: success, or a dead letter. True when its offset may move.
+
+        False only when shutting down with the record neither handled nor parked: it is
+        left uncommitted, for whichever consumer gets the partition next.
+        """
         record = to_record(msg)
         started = time.monotonic()
         event_type = record.headers.get("eventType", "UNKNOWN")
@@ -130,9 +134,11 @@ class EventConsumer:
                 self._handler(event, record)
             except Exception as exc:  # every failure is classified below
                 metrics.EVENT_FAILURES.labels(self.group_id, event_type, type(exc).__name__).inc()
-                permanent = isinstance(exc, PermanentError)
-                if permanent or attempt >= self._retry.max_attempts or stop.is_set():
-                    self._dead_letter(record, exc, attempt, event_type)
+                if isinstance(exc, PermanentError) or attempt >= self._retry.max_attempts:
+                    done = self._dead_letter(record, exc, attempt, event_type, stop)
+                    break
+                if stop.is_set():
+                    done = False
                     break
                 log.warning(
                     "%s: attempt %d on %s@%s failed (%s: %s); retrying",
@@ -147,12 +153,22 @@ class EventConsumer:
                 stop.wait(self._retry.backoff_s(attempt))
             else:
                 metrics.EVENTS_CONSUMED.labels(self.group_id, event_type, "handled").inc()
+                done = True
                 break
         metrics.PROCESSING_SECONDS.labels(self.group_id, event_type).observe(
             time.monotonic() - started
         )
+        return done
 
-    def _dead_letter(self, record: Record, exc: Exception, attempts: int, event_type: str) -> None:
+    def _dead_letter(
+        self,
+        record: Record,
+        exc: Exception,
+        attempts: int,
+        event_type: str,
+        stop: threading.Event,
+    ) -> bool:
+        """Park the record; False if shutting down before the broker acknowledged it."""
         while True:
             try:
                 self._dead_letters.send(record, exc, attempts, self.group_id)
@@ -165,9 +181,11 @@ class EventConsumer:
                     record.topic,
                     record.offset,
                 )
-                time.sleep(1.0)
+                if stop.wait(1.0):
+                    return False
         metrics.DEAD_LETTERS.labels(self.group_id, record.topic).inc()
         metrics.EVENTS_CONSUMED.labels(self.group_id, event_type, "dead_lettered").inc()
+        return True
 
     def _commit(self, consumer: Consumer) -> None:
         try:

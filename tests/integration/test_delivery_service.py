@@ -144,7 +144,9 @@ def test_a_created_order_ready_for_pickup_is_delivered_in_order_under_its_key(
     assert {getattr(e, "agent_id", None) for e in events} == {agent}
     assert {getattr(e, "delivery_id", None) for e in events} == {view["deliveryId"]}
     assert (view["agentId"], view["nextStep"]) == (agent, None)
-    assert [h["to"] for h in view["history"]] == [
+    # Applied moves only: order-created and order-ready-for-pickup are separate topics,
+    # so either may come first; the late one is recorded as ignored.
+    assert [h["to"] for h in view["history"] if h["applied"]] == [
         "ASSIGNED",
         "PICKED_UP",
         "IN_TRANSIT",
