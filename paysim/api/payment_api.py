@@ -19,11 +19,11 @@ from paysim.errors import PaysimError
 from paysim.gateway.stripe_gateway import CardDeclinedError
 from paysim.services.payment import webhook_handler
 from paysim.services.payment.payment_metrics import refresh_gauges
+from paysim.services.payment.refunding import NotRefundableError, PaymentRefunds
 from paysim.services.payment.repository import Payment, PaymentNotFoundError
 from paysim.services.payment.service import (
     ConfirmationInProgressError,
     CreateIntent,
-    NotRefundableError,
     PaymentService,
 )
 
@@ -112,7 +112,7 @@ def payment_view(payment: Payment) -> dict[str, Any]:
     }
 
 
-def create_app(service: PaymentService, webhook_secret: str) -> FastAPI:
+def create_app(service: PaymentService, refunds: PaymentRefunds, webhook_secret: str) -> FastAPI:
     """The app over a built service; ``paysim.bootstrap`` does the building."""
     app = FastAPI(title="paysim payment service", version="1")
     install(app, STATUSES)
@@ -158,7 +158,7 @@ def create_app(service: PaymentService, webhook_secret: str) -> FastAPI:
         payment = service.get(payment_id)
         amount = body.money(payment.amount.currency)
         request_id = f"api-{idempotency_key}" if idempotency_key else None
-        return payment_view(service.refund(payment_id, amount, body.reason, request_id))
+        return payment_view(refunds.refund(payment_id, amount, body.reason, request_id))
 
     @app.get("/api/payments")
     def list_payments(limit: int = 10_000) -> list[dict[str, Any]]:

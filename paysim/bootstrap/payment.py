@@ -16,6 +16,7 @@ from paysim.bus.producer import EventProducer
 from paysim.config import Settings
 from paysim.gateway.stripe_gateway import StripeGateway
 from paysim.services.payment import refund_consumer
+from paysim.services.payment.refunding import PaymentRefunds
 from paysim.services.payment.service import PaymentService
 from paysim.services.payment.tables import metadata
 
@@ -40,9 +41,11 @@ def build_process(
         timeout_s=settings.stripe_timeout_s,
     )
     service = PaymentService(engine, gateway)
+    refunds = PaymentRefunds(service, gateway)
     producer = EventProducer(bootstrap_servers, client_id="payment-service")
     process = ServiceProcess(
-        app=create_app(service, settings.webhook_secret.get_secret_value()), producer=producer
+        app=create_app(service, refunds, settings.webhook_secret.get_secret_value()),
+        producer=producer,
     )
     if with_relay:
         process.workers.append(relay_worker("payment", engine, producer))
@@ -52,13 +55,13 @@ def build_process(
                 bootstrap_servers,
                 refund_consumer.GROUP,
                 refund_consumer.TOPICS,
-                refund_consumer.refund_handler(service),
+                refund_consumer.refund_handler(refunds),
             )
         )
 
     def sweep(stop: threading.Event) -> None:
         while not stop.wait(STUCK_REFUND_AFTER.total_seconds() / 3):
-            service.resume_stuck_refunds(STUCK_REFUND_AFTER)
+            refunds.resume_stuck_refunds(STUCK_REFUND_AFTER)
 
     process.workers.append(Worker("payment-refund-sweeper", sweep))
     return process

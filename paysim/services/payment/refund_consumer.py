@@ -8,7 +8,7 @@ from paysim.bus.consumer import Handler
 from paysim.bus.reader import Record
 from paysim.domain.events import AnyEvent, PaymentEvent, PaymentEventType
 from paysim.errors import PermanentError
-from paysim.services.payment.service import PaymentService
+from paysim.services.payment.refunding import PaymentRefunds
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ TOPICS = ("payment-refund-initiated",)
 SOURCE = "payment-service"
 
 
-def refund_handler(service: PaymentService) -> Handler:
+def refund_handler(refunds: PaymentRefunds) -> Handler:
     """Perform the refund an event asks for; idempotent by the refund's request id."""
 
     def handle(event: AnyEvent, record: Record) -> None:
@@ -38,7 +38,7 @@ def refund_handler(service: PaymentService) -> Handler:
             event.order_id,
             event.payment_id,
         )
-        service.refund(
+        refunds.refund(
             event.payment_id, event.refund_amount, event.refund_reason, request_id, announce=False
         )
 
