@@ -8,8 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from paysim.domain.commands import InvalidCommandError
-from paysim.domain.payment_state import IllegalTransition
 from paysim.domain.refunds import RefundError
+from paysim.domain.transitions import IllegalTransition
 from paysim.errors import MoneyError, PaysimError, PermanentError, TransientError
 from paysim.gateway.stripe_gateway import CardDeclinedError, StripeRequestError
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from paysim.domain.events import DeliveryEventType
-from paysim.domain.payment_state import StateMachine, Transition
 from paysim.domain.status import DeliveryStatus
+from paysim.domain.transitions import StateMachine, Transition
 
 D = DeliveryStatus
 

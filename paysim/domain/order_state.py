@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 
 from paysim.domain.events import DeliveryEventType, OrderEventType, PaymentEventType
-from paysim.domain.payment_state import IllegalTransition, StateMachine, Transition
 from paysim.domain.status import OrderStatus, PaymentStatus
+from paysim.domain.transitions import IllegalTransition, StateMachine, Transition
 
 OS = OrderStatus
 

@@ -15,8 +15,8 @@ from paysim.domain.delivery_state import (
     move_delivery,
 )
 from paysim.domain.events import DeliveryEventType
-from paysim.domain.payment_state import IllegalTransition, Outcome
 from paysim.domain.status import DeliveryStatus as D
+from paysim.domain.transitions import IllegalTransition, Outcome
 
 LEGAL = {
     (D.ASSIGNED, D.PICKED_UP),

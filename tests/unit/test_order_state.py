@@ -18,8 +18,8 @@ from paysim.domain.order_state import (
     order_event_on_enter,
     order_target,
 )
-from paysim.domain.payment_state import IllegalTransition, Outcome
 from paysim.domain.status import OrderStatus, PaymentStatus
+from paysim.domain.transitions import IllegalTransition, Outcome
 
 OS = OrderStatus
 

@@ -11,14 +11,11 @@ from paysim.domain.events import PaymentEventType
 from paysim.domain.payment_state import (
     PAYMENT_EVENT_ON_ENTER,
     PAYMENT_RANK,
-    IllegalTransition,
-    Outcome,
-    StateMachine,
-    Transition,
     apply_payment_event,
     move_payment,
 )
 from paysim.domain.status import PaymentStatus as P
+from paysim.domain.transitions import IllegalTransition, Outcome, StateMachine, Transition
 from paysim.errors import PermanentError
 
 # Written out here, not read from the module, so that a change to the table fails a test.
