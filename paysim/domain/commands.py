@@ -29,6 +29,7 @@ class CompensationReason(StrEnum):
     CUSTOMER_CANCELLED = "customer_cancelled"
     RESTAURANT_REJECTED = "restaurant_rejected"
     ORDER_NOT_FOUND = "order_not_found"
+    ORDER_NOT_PLACED = "order_not_placed"
     ORDER_CANCELLED = "order_cancelled"
     ORDER_ALREADY_PAID = "order_already_paid"
     PAYMENT_DEADLINE = "payment_deadline"

@@ -118,6 +118,11 @@ def on_payment_completed(
     return None
 
 
+def on_order_placement_failed(payment: PaymentRef) -> RefundPayment | None:
+    """Paid, and the order exists, but it could not be placed (the plan's compensation)."""
+    return refund_rest(payment, CompensationReason.ORDER_NOT_PLACED)
+
+
 def on_order_creation_failed(payment: PaymentRef) -> RefundPayment | None:
     """The plan's compensation: the order could not be placed after payment."""
     return refund_rest(payment, CompensationReason.ORDER_NOT_FOUND)

@@ -16,7 +16,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from paysim.bus.admin import record_counts
-from paysim.domain.invariants import InFlight
+from paysim.domain.invariants import ORDER_AT_REST, InFlight
 from paysim.observe.lag import consumer_lag
 from paysim.stripe_emulator.client import EmulatorAdmin
 from paysim.stripe_emulator.models import Ledger
@@ -30,7 +30,8 @@ GROUPS = (
     "notification-service",
     "analytics-service",
 )
-TERMINAL_ORDER = frozenset({"DELIVERED", "REFUNDED", "CANCELLED"})
+# The invariants' own idea of an order at rest (a declined order waits on its customer).
+TERMINAL_ORDER = frozenset(status.value for status in ORDER_AT_REST)
 
 
 @dataclass(frozen=True, slots=True)

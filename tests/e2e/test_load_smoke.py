@@ -26,10 +26,29 @@ def test_a_short_locust_run_is_clean_and_its_invariants_hold(
         "PAYSIM_BOOTSTRAP_SERVERS": endpoints.bootstrap_servers,
     }
     done = subprocess.run(
-        [sys.executable, "-m", "locust", "-f", "loadtests/locustfile.py", "--headless",
-         "--users", "6", "--spawn-rate", "6", "--run-time", "12s", "--only-summary",
-         "Customer", "Restaurant"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            "loadtests/locustfile.py",
+            "--headless",
+            "--users",
+            "6",
+            "--spawn-rate",
+            "6",
+            "--run-time",
+            "12s",
+            "--only-summary",
+            "Customer",
+            "Restaurant",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]

@@ -19,6 +19,7 @@ from paysim.domain.saga import (
     PaymentRef,
     on_customer_cancel,
     on_order_creation_failed,
+    on_order_placement_failed,
     on_payment_completed,
     on_restaurant_rejected,
     overdue,
@@ -59,6 +60,7 @@ def test_completion_for_a_cancelled_order_is_refunded(status: OS) -> None:
 def test_completion_without_an_order_is_refunded() -> None:
     assert on_payment_completed(CAPTURED, None) == full_refund(CompensationReason.ORDER_NOT_FOUND)
     assert on_order_creation_failed(CAPTURED) == full_refund(CompensationReason.ORDER_NOT_FOUND)
+    assert on_order_placement_failed(CAPTURED) == full_refund(CompensationReason.ORDER_NOT_PLACED)
 
 
 def test_second_payment_for_a_paid_order_is_refunded() -> None:

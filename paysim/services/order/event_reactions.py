@@ -213,7 +213,7 @@ def _on_completed(
             cause="placement failed",
             event_id=str(event.event_id),
         )
-        command = saga.on_order_creation_failed(ref)
+        command = saga.on_order_placement_failed(ref)
         if command is not None:
             service.request_refund(uow, cancelling, command)
         return
