@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from paysim.infra import Endpoints
-from paysim.services.launcher import ServiceUrls
+from paysim.infra.service_launcher import ServiceUrls
 
 ROOT = Path(__file__).resolve().parents[2]
 

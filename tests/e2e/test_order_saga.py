@@ -11,7 +11,7 @@ import httpx
 from paysim.bus.producer import EventProducer
 from paysim.bus.reader import read_records
 from paysim.domain.events import OrderEventType, PaymentEvent, PaymentEventType
-from paysim.services.launcher import ServiceUrls
+from paysim.infra.service_launcher import ServiceUrls
 from paysim.stripe_emulator.client import EmulatorAdmin
 from tests.support import (
     confirm,

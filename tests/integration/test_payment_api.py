@@ -9,7 +9,7 @@ import pytest
 
 from paysim.bus.reader import read_records
 from paysim.domain.events import PaymentEvent, PaymentEventType
-from paysim.services.launcher import ServiceUrls
+from paysim.infra.service_launcher import ServiceUrls
 from tests.support import confirm, create_intent, events_of_order, paid, post, records_of_order
 
 DECLINES = [

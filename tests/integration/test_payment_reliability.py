@@ -22,7 +22,7 @@ from paysim.bus.reader import read_records, wait_for_records
 from paysim.config import Settings
 from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.infra import processes
-from paysim.services.launcher import ServiceUrls
+from paysim.infra.service_launcher import ServiceUrls
 from paysim.store.database import sqlite_url
 from paysim.stripe_emulator.client import EmulatorAdmin
 from paysim.stripe_emulator.webhooks import signature_header
