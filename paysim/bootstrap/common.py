@@ -11,11 +11,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy import Engine, MetaData
 
+from paysim import metrics
 from paysim.bus.consumer import EventConsumer, Handler
 from paysim.bus.dead_letters import DeadLetterWriter
 from paysim.bus.producer import EventProducer
 from paysim.config import Settings
-from paysim.observe import metrics
 from paysim.observe.lag import lag_worker
 from paysim.store.database import create_engine_for, sqlite_url
 from paysim.store.outbox import OutboxRecord

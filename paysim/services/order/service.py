@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from paysim import metrics
 from paysim.domain import saga
 from paysim.domain.commands import CancelPayment, Command, RefundPayment
 from paysim.domain.events import PaymentEvent, PaymentEventType, utc_now
@@ -26,7 +27,6 @@ from paysim.domain.order_state import (
     order_event_on_enter,
 )
 from paysim.domain.status import OrderStatus, PaymentStatus
-from paysim.observe import metrics
 from paysim.services.faults import FaultPoints
 from paysim.services.order import repository as repo
 from paysim.services.order.order_events import order_event

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from paysim import metrics
 from paysim.domain.status import PaymentStatus
-from paysim.observe import metrics
 from paysim.services.payment import repository as repo
 from paysim.services.payment.service import PaymentService
 
