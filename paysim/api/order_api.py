@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from paysim.api.errors import install
+from paysim.api.faults_api import fault_router
 from paysim.domain.order_state import RestaurantMove
 from paysim.errors import PaysimError
-from paysim.services.faults import fault_router
 from paysim.services.order import repository as repo
 from paysim.services.order.repository import Order, OrderNotFoundError
 from paysim.services.order.service import OrderService
