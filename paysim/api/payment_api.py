@@ -16,8 +16,8 @@ from paysim.api.errors import install
 from paysim.domain.money import Money
 from paysim.domain.status import PaymentMethod
 from paysim.errors import PaysimError
-from paysim.gateway.stripe_gateway import CardDeclinedError
 from paysim.services.payment import webhook_handler
+from paysim.services.payment.payment_errors import PaymentDeclinedError, StripeRefusedError
 from paysim.services.payment.payment_metrics import refresh_gauges
 from paysim.services.payment.refunding import NotRefundableError, PaymentRefunds
 from paysim.services.payment.repository import Payment, PaymentNotFoundError
@@ -32,6 +32,8 @@ STATUSES: dict[type[PaysimError], int] = {
     ConfirmationInProgressError: 409,
     NotRefundableError: 409,
     webhook_handler.WebhookRejectedError: 400,
+    PaymentDeclinedError: 402,
+    StripeRefusedError: 422,
 }
 
 
@@ -190,7 +192,7 @@ def create_app(service: PaymentService, refunds: PaymentRefunds, webhook_secret:
     return app
 
 
-def _declined(declined: CardDeclinedError) -> dict[str, Any]:
+def _declined(declined: PaymentDeclinedError) -> dict[str, Any]:
     return {
         "error": "CardDeclinedError",
         "message": declined.message,

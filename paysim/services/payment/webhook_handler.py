@@ -15,22 +15,19 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import stripe
-from sqlalchemy import insert, select
-
 from paysim.domain.events import PaymentEventType
 from paysim.domain.money import Money
 from paysim.domain.status import PaymentStatus
 from paysim.errors import PermanentError
+from paysim.gateway.stripe_webhooks import WebhookSignatureError, verify_webhook
 from paysim.services.payment import repository as repo
+from paysim.services.payment import webhook_repository as webhooks
 from paysim.services.payment.payment_events import payment_event
 from paysim.services.payment.repository import Payment
 from paysim.services.payment.service import PaymentService, receipt_url
-from paysim.services.payment.tables import webhook_events
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_TOLERANCE_S = 300
 _ATTEMPT = re.compile(r":confirm:payment-(\d+):attempt-(\d+)$")
 
 
@@ -50,18 +47,10 @@ class WebhookOutcome:
 
 def verify(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]:
     """The Stripe event, if the signature is Stripe's scheme over this body and recent."""
-    if not signature:
-        raise WebhookRejectedError("missing Stripe-Signature header")
     try:
-        event = stripe.Webhook.construct_event(
-            payload, signature, secret, tolerance=SIGNATURE_TOLERANCE_S
-        )
-        verified: dict[str, Any] = event.to_dict()
-        return verified
-    except stripe.SignatureVerificationError as exc:
-        raise WebhookRejectedError(f"signature rejected: {exc.user_message or exc}") from exc
-    except ValueError as exc:
-        raise WebhookRejectedError(f"body is not a Stripe event: {exc}") from exc
+        return verify_webhook(payload, signature, secret)
+    except WebhookSignatureError as exc:
+        raise WebhookRejectedError(str(exc)) from exc
 
 
 def _attempt_of(event: Any, namespace: str) -> int | None:
@@ -102,12 +91,7 @@ def handle(service: PaymentService, payload: bytes, event: Any) -> WebhookOutcom
     intent_id = obj.get("payment_intent") if obj.get("object") == "charge" else obj.get("id")
     with service.uow() as uow:
         conn = uow.connection
-        seen = conn.execute(
-            select(webhook_events.c.stripe_event_id).where(
-                webhook_events.c.stripe_event_id == event["id"]
-            )
-        ).first()
-        if seen is not None:
+        if webhooks.seen(conn, event["id"]):
             return WebhookOutcome(event["id"], event["type"], True, None, False, "duplicate")
         payment = repo.by_intent(conn, intent_id) if intent_id else None
         applied, note = False, None
@@ -137,15 +121,16 @@ def handle(service: PaymentService, payload: bytes, event: Any) -> WebhookOutcom
                 )
                 applied = moved.status != payment.status
                 note = None if applied else f"{status} not applied to {payment.status}"
-        conn.execute(
-            insert(webhook_events).values(
+        webhooks.record(
+            conn,
+            webhooks.WebhookRecord(
                 stripe_event_id=event["id"],
                 type=event["type"],
                 payment_id=payment.id if payment else None,
                 applied=applied,
                 note=note,
                 received_at=service.now(),
-            )
+            ),
         )
     log.info(
         "webhook %s %s paymentId=%s applied=%s",
