@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from paysim.api.errors import install
 from paysim.api.faults_api import fault_router
@@ -16,7 +15,6 @@ from paysim.errors import PaysimError
 from paysim.services.order import repository as repo
 from paysim.services.order.repository import Order, OrderNotFoundError
 from paysim.services.order.service import OrderService
-from paysim.services.order.tables import orders
 
 STATUSES: dict[type[PaysimError], int] = {OrderNotFoundError: 404}
 
@@ -49,18 +47,13 @@ def create_app(service: OrderService) -> FastAPI:
 
     @app.get("/api/orders")
     def list_orders(status: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-        query = select(orders.c.order_id).order_by(orders.c.order_id).limit(limit)
-        if status:
-            query = query.where(orders.c.status == status.upper())
-        with service.uow() as uow:
-            ids = [row.order_id for row in uow.connection.execute(query)]
-            return [order_view(repo.get(uow.connection, i)) for i in ids]
+        orders = service.list_orders(status.upper() if status else None, limit)
+        return [order_view(order) for order in orders]
 
     @app.get("/api/orders/{order_id}")
     def get_order(order_id: int) -> dict[str, Any]:
-        with service.uow() as uow:
-            order = repo.get(uow.connection, order_id)
-            return {**order_view(order), "history": repo.history(uow.connection, order_id)}
+        order, history = service.with_history(order_id)
+        return {**order_view(order), "history": history}
 
     @app.post("/api/orders/{order_id}/cancel")
     def cancel(order_id: int, body: ReasonBody) -> dict[str, Any]:
@@ -79,8 +72,7 @@ def create_app(service: OrderService) -> FastAPI:
 
     @app.get("/api/compensations")
     def compensations() -> list[dict[str, Any]]:
-        with service.uow() as uow:
-            return repo.compensation_list(uow.connection)
+        return service.compensations()
 
     @app.get("/metrics")
     def metrics() -> Response:

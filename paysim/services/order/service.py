@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -63,6 +64,19 @@ class OrderService:
     def get(self, order_id: int) -> Order:
         with self.uow() as uow:
             return repo.get(uow.connection, order_id)
+
+    def list_orders(self, status: str | None, limit: int) -> list[Order]:
+        with self.uow() as uow:
+            return repo.list_orders(uow.connection, status, limit)
+
+    def with_history(self, order_id: int) -> tuple[Order, list[dict[str, Any]]]:
+        """The order and every move offered to it, read in one transaction."""
+        with self.uow() as uow:
+            return repo.get(uow.connection, order_id), repo.history(uow.connection, order_id)
+
+    def compensations(self) -> list[dict[str, Any]]:
+        with self.uow() as uow:
+            return repo.compensation_list(uow.connection)
 
     # -- moves shared by commands and event reactions ---------------------------------
 
