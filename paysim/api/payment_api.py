@@ -5,18 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Request, Response
+from fastapi import FastAPI, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 from paysim.api.errors import install
 from paysim.domain.money import Money
 from paysim.domain.status import PaymentMethod
 from paysim.errors import PaysimError
-from paysim.services.payment import webhook_handler
+from paysim.services.payment import audit_trail, webhook_handler
 from paysim.services.payment.payment_errors import PaymentDeclinedError, StripeRefusedError
 from paysim.services.payment.payment_metrics import refresh_gauges
 from paysim.services.payment.refunding import NotRefundableError, PaymentRefunds
@@ -26,6 +26,7 @@ from paysim.services.payment.service import (
     CreateIntent,
     PaymentService,
 )
+from paysim.services.payment.webhook_repository import WebhookRecord
 
 STATUSES: dict[type[PaysimError], int] = {
     PaymentNotFoundError: 404,
@@ -35,6 +36,9 @@ STATUSES: dict[type[PaysimError], int] = {
     PaymentDeclinedError: 402,
     StripeRefusedError: 422,
 }
+
+MAX_EVENT_IDS = 200
+StripeEventId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 
 class CamelModel(BaseModel):
@@ -114,6 +118,17 @@ def payment_view(payment: Payment) -> dict[str, Any]:
     }
 
 
+def webhook_view(record: WebhookRecord) -> dict[str, Any]:
+    return {
+        "stripeEventId": record.stripe_event_id,
+        "type": record.type,
+        "paymentId": record.payment_id,
+        "applied": record.applied,
+        "note": record.note,
+        "receivedAt": record.received_at.isoformat(),
+    }
+
+
 def create_app(service: PaymentService, refunds: PaymentRefunds, webhook_secret: str) -> FastAPI:
     """The app over a built service; ``paysim.bootstrap`` does the building."""
     app = FastAPI(title="paysim payment service", version="1")
@@ -169,6 +184,25 @@ def create_app(service: PaymentService, refunds: PaymentRefunds, webhook_secret:
     @app.get("/api/payments/{payment_id}")
     def get_payment(payment_id: int) -> dict[str, Any]:
         return payment_view(service.get(payment_id))
+
+    @app.get("/api/payments/{payment_id}/history")
+    def payment_history(payment_id: int) -> list[dict[str, Any]]:
+        return audit_trail.history(service, payment_id)
+
+    @app.get("/api/payments/{payment_id}/webhook-events")
+    def payment_webhook_events(payment_id: int) -> list[dict[str, Any]]:
+        return [webhook_view(r) for r in audit_trail.webhook_events(service, payment_id)]
+
+    @app.get("/api/webhook-events")
+    def webhook_events(
+        stripe_event_ids: Annotated[
+            list[StripeEventId],
+            Query(alias="stripeEventId", min_length=1, max_length=MAX_EVENT_IDS),
+        ],
+    ) -> list[dict[str, Any]]:
+        """The Stripe events the service recorded, by id, whatever payment they matched."""
+        found = audit_trail.webhook_events_by_id(service, stripe_event_ids)
+        return [webhook_view(r) for r in found]
 
     @app.post("/webhooks/stripe")
     async def stripe_webhook(request: Request) -> dict[str, Any]:

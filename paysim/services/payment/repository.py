@@ -212,6 +212,26 @@ def record_transition(
     )
 
 
+def history(conn: Connection, payment_id: int) -> list[dict[str, Any]]:
+    """Every move offered to the payment, in the order it was recorded."""
+    rows = conn.execute(
+        select(payment_transitions)
+        .where(payment_transitions.c.payment_id == payment_id)
+        .order_by(payment_transitions.c.id)
+    )
+    return [
+        {
+            "from": r.from_status,
+            "to": r.to_status,
+            "applied": r.applied,
+            "cause": r.cause,
+            "note": r.note,
+            "at": as_utc(r.at).isoformat(),
+        }
+        for r in rows
+    ]
+
+
 def pending_refunds_minor(conn: Connection, payment_id: int) -> int:
     """Refunds asked for but not finished: reserved, so two requests cannot overdraw."""
     total = conn.execute(
