@@ -15,6 +15,7 @@ from paysim.domain.status import OrderStatus
 from paysim.errors import PermanentError
 from paysim.services.order.tables import compensations, order_transitions, orders
 from paysim.store.outbox import as_utc
+from paysim.store.transition_history import transition_history
 
 
 class OrderNotFoundError(PermanentError):
@@ -202,23 +203,7 @@ def record_compensation(
 
 
 def history(conn: Connection, order_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(order_transitions)
-        .where(order_transitions.c.order_id == order_id)
-        .order_by(order_transitions.c.id)
-    )
-    return [
-        {
-            "from": r.from_status,
-            "to": r.to_status,
-            "applied": r.applied,
-            "cause": r.cause,
-            "note": r.note,
-            "eventId": r.event_id,
-            "at": as_utc(r.at).isoformat(),
-        }
-        for r in rows
-    ]
+    return transition_history(conn, order_transitions, order_transitions.c.order_id == order_id)
 
 
 def waiting(conn: Connection, statuses: set[OrderStatus], before: datetime) -> list[Order]:

@@ -19,6 +19,7 @@ from paysim.services.payment.tables import (
     refunds,
 )
 from paysim.store.outbox import as_utc
+from paysim.store.transition_history import transition_history
 
 
 class PaymentNotFoundError(PermanentError):
@@ -214,22 +215,8 @@ def record_transition(
 
 def history(conn: Connection, payment_id: int) -> list[dict[str, Any]]:
     """Every move offered to the payment, in the order it was recorded."""
-    rows = conn.execute(
-        select(payment_transitions)
-        .where(payment_transitions.c.payment_id == payment_id)
-        .order_by(payment_transitions.c.id)
-    )
-    return [
-        {
-            "from": r.from_status,
-            "to": r.to_status,
-            "applied": r.applied,
-            "cause": r.cause,
-            "note": r.note,
-            "at": as_utc(r.at).isoformat(),
-        }
-        for r in rows
-    ]
+    where = payment_transitions.c.payment_id == payment_id
+    return transition_history(conn, payment_transitions, where)
 
 
 def pending_refunds_minor(conn: Connection, payment_id: int) -> int:

@@ -6,7 +6,7 @@ Written and read on the caller's connection (inside its unit of work).
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -41,16 +41,7 @@ def seen(conn: Connection, stripe_event_id: str) -> bool:
 
 
 def record(conn: Connection, entry: WebhookRecord) -> None:
-    conn.execute(
-        insert(webhook_events).values(
-            stripe_event_id=entry.stripe_event_id,
-            type=entry.type,
-            payment_id=entry.payment_id,
-            applied=entry.applied,
-            note=entry.note,
-            received_at=entry.received_at,
-        )
-    )
+    conn.execute(insert(webhook_events).values(**asdict(entry)))
 
 
 def _records(conn: Connection, where: ColumnElement[bool]) -> list[WebhookRecord]:
@@ -59,15 +50,8 @@ def _records(conn: Connection, where: ColumnElement[bool]) -> list[WebhookRecord
 
 
 def _record(row: Any) -> WebhookRecord:
-    return WebhookRecord(
-        stripe_event_id=row.stripe_event_id,
-        type=row.type,
-        payment_id=row.payment_id,
-        applied=row.applied,
-        note=row.note,
-        # SQLite hands back naive datetimes; they were written in UTC.
-        received_at=as_utc(row.received_at),
-    )
+    # SQLite hands back naive datetimes; they were written in UTC.
+    return WebhookRecord(**{**row._mapping, "received_at": as_utc(row.received_at)})
 
 
 def for_payment(conn: Connection, payment_id: int) -> list[WebhookRecord]:
