@@ -23,12 +23,22 @@ from paysim.config import Settings
 from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.infra import processes
 from paysim.services.launcher import ServiceUrls
+from paysim.services.payment import refund_consumer
 from paysim.store.database import sqlite_url
 from paysim.stripe_emulator.client import EmulatorAdmin
 from paysim.stripe_emulator.webhooks import signature_header
-from tests.support import confirm, create_intent, events_of_order, paid
+from tests.support import (
+    confirm,
+    create_intent,
+    events_of_order,
+    paid,
+    poll,
+    records_of_order,
+    wait_until_drained,
+)
 
 SECRET = Settings().webhook_secret.get_secret_value()
+RELAY_STARTED = "outbox relay started"
 
 
 def _post_webhook(
@@ -198,8 +208,16 @@ def test_refund_requested_on_kafka_is_performed_once(
     assert refunded.refund_amount_minor == 1200
     assert refunded.refund_request_id == request.refund_request_id
     assert refunded.refund_id
-    time.sleep(1.0)  # give a wrongly repeated refund the time to show up
+    # Both requests handled and whatever they owed published: a wrongly repeated refund
+    # would be at Stripe and on Kafka by now.
+    wait_until_drained(
+        bootstrap_servers,
+        groups=[refund_consumer.GROUP],
+        topics=refund_consumer.TOPICS,
+        outboxes={"payment": services.payment_api},
+    )
     assert len(emulator.ledger().refunds_for(payment["stripePaymentIntentId"])) == 1
+    assert len(records_of_order(bootstrap_servers, "payment-refunded", payment["orderId"])) == 1
     state = httpx.get(
         f"{services.payment_api}/api/payments/{payment['paymentId']}", timeout=10
     ).json()
@@ -274,8 +292,10 @@ def test_a_relay_killed_between_commit_and_publish_loses_and_duplicates_nothing(
     relay_less_payment_service: tuple[str, str], bootstrap_servers: str, tmp_path: Path
 ) -> None:
     api, db_url = relay_less_payment_service
-    relay = _relay(bootstrap_servers, db_url, tmp_path / "relay-1.log")
-    time.sleep(1.0)  # let it start; then freeze it so commits pile up unpublished
+    relay_log = tmp_path / "relay-1.log"
+    relay = _relay(bootstrap_servers, db_url, relay_log)
+    # Once it runs, freeze it, so that commits pile up unpublished.
+    poll(lambda: RELAY_STARTED in relay_log.read_text(), "the relay to start")
     os.kill(relay.pid, signal.SIGSTOP)
     # Order ids of their own: this database's counter would repeat the main service's.
     first = int(time.time() * 1000) % 10**9 * 10
