@@ -142,16 +142,20 @@ OUTBOX_BACKLOG = "payment_outbox_backlog"
 
 
 def outbox_backlog(exposition: str, service: str) -> int:
-    """A service's unpublished outbox rows, as one /metrics exposition reports them."""
-    return int(
-        sum(
-            sample.value
-            for family in text_string_to_metric_families(exposition)
-            if family.name == OUTBOX_BACKLOG
-            for sample in family.samples
-            if sample.labels.get("service") == service
-        )
-    )
+    """A service's unpublished outbox rows, as one /metrics exposition reports them.
+
+    Fails if the exposition has no such gauge: a backlog not reported is not zero.
+    """
+    rows = [
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        if family.name == OUTBOX_BACKLOG
+        for sample in family.samples
+        if sample.labels.get("service") == service
+    ]
+    if not rows:
+        pytest.fail(f"/metrics reports no {OUTBOX_BACKLOG} for service {service!r}")
+    return int(sum(rows))
 
 
 def _exposition(where: str | TestClient) -> str:

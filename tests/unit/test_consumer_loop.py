@@ -5,7 +5,7 @@ is retried in place and then succeeds; an exhausted budget, a permanent failure 
 undecodable record is parked as a dead letter; a dead letter that is not acknowledged is
 tried again, never skipped; a stop leaves unfinished work uncommitted; offsets are
 stored only after the handler returned, and a stop commits and closes. The dead-letter
-writer's headers are checked against a fake producer.
+writer's headers are checked against an in-memory publisher.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Any
 
 import pytest
@@ -28,6 +28,7 @@ from paysim.codec import encode_event
 from paysim.domain.events import AnyEvent, PaymentEvent, PaymentEventType
 from paysim.errors import InvalidEventError, PermanentError, TransientError
 from paysim.topics import PAYMENT_DLQ
+from tests.fakes import FakePublisher
 
 TOPIC = "payment-events"
 TINY = RetryPolicy(max_attempts=3, initial_backoff_s=0.001, multiplier=2.0, max_backoff_s=0.004)
@@ -595,29 +596,6 @@ def test_a_partition_revoke_commits_what_was_stored(make_run: Callable[..., Run]
 # -- the dead-letter writer's headers --------------------------------------------------------
 
 
-@dataclass
-class FakeProducer:
-    """An ``EventProducer`` that acknowledges (or refuses) what it is given."""
-
-    refuse: bool = False
-    undelivered: int = 0
-    published: list[tuple[str, str, bytes, dict[str, str]]] = field(default_factory=list)
-
-    def publish(
-        self,
-        topic: str,
-        key: str,
-        value: bytes,
-        headers: dict[str, str],
-        on_delivery: Callable[[Exception | None], None],
-    ) -> None:
-        self.published.append((topic, key, value, dict(headers)))
-        on_delivery(TransientError("broker said no") if self.refuse else None)
-
-    def flush(self, _timeout_s: float) -> int:
-        return self.undelivered
-
-
 def _failed_record(**headers: str) -> Record:
     return Record(
         topic="payment-completed",
@@ -630,14 +608,14 @@ def _failed_record(**headers: str) -> Record:
 
 
 def test_the_dead_letter_keeps_the_record_and_says_where_it_came_from() -> None:
-    producer = FakeProducer()
+    producer = FakePublisher()
     writer = DeadLetterWriter(producer)  # type: ignore[arg-type]
     record = _failed_record()
 
     topic = writer.send(record, TransientError("stripe timed out"), 4, "order-service")
 
     assert topic == PAYMENT_DLQ
-    [(sent_topic, key, value, headers)] = producer.published
+    [(sent_topic, key, value, headers)] = [astuple(d) for d in producer.delivered]
     assert (sent_topic, key, value) == (PAYMENT_DLQ, "42", record.value)
     assert headers[dl.ORIGINAL_TOPIC] == "payment-completed"
     assert headers[dl.ORIGINAL_PARTITION] == "3"
@@ -666,12 +644,12 @@ def test_the_dead_letter_keeps_the_record_and_says_where_it_came_from() -> None:
 
 
 def test_a_replayed_record_that_fails_again_carries_only_its_new_story() -> None:
-    producer = FakeProducer()
+    producer = FakePublisher()
     stale = {dl.ORIGINAL_OFFSET: "1", dl.ERROR_CLASS: "OldError", dl.REPLAYED_FROM: "x@0"}
     DeadLetterWriter(producer).send(  # type: ignore[arg-type]
         _failed_record(**stale), PermanentError("x" * 5000), 1, "analytics-service"
     )
-    [(_topic, _key, _value, headers)] = producer.published
+    [headers] = [d.headers for d in producer.delivered]
     assert headers[dl.ORIGINAL_OFFSET] == "1234"
     assert headers[dl.ERROR_CLASS] == "PermanentError"
     assert dl.REPLAYED_FROM not in headers
@@ -679,7 +657,7 @@ def test_a_replayed_record_that_fails_again_carries_only_its_new_story() -> None
 
 
 def test_a_record_from_another_family_goes_to_that_familys_dead_letter_topic() -> None:
-    producer = FakeProducer()
+    producer = FakePublisher()
     record = Record("order-created", 0, 7, "42", b"{}", {})
     assert (
         DeadLetterWriter(producer).send(record, PermanentError("no"), 1, "g") == "order-events-dlq"
@@ -687,8 +665,8 @@ def test_a_record_from_another_family_goes_to_that_familys_dead_letter_topic() -
 
 
 @pytest.mark.parametrize(
-    "producer", [FakeProducer(refuse=True), FakeProducer(undelivered=1)], ids=["refused", "lost"]
+    "producer", [FakePublisher(refuse={0}), FakePublisher(lose={0})], ids=["refused", "lost"]
 )
-def test_a_dead_letter_the_broker_did_not_acknowledge_raises(producer: FakeProducer) -> None:
+def test_a_dead_letter_the_broker_did_not_acknowledge_raises(producer: FakePublisher) -> None:
     with pytest.raises(TransientError, match="not acknowledged"):
         DeadLetterWriter(producer).send(_failed_record(), PermanentError("no"), 1, "g")  # type: ignore[arg-type]

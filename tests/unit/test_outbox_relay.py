@@ -10,13 +10,11 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 
-from paysim.codec import decode_event
 from paysim.domain.events import (
     AnyEvent,
     OrderEvent,
@@ -36,93 +34,13 @@ from paysim.store import (
 )
 from paysim.store.outbox import Outbox
 from paysim.store.outbox_relay import DeliveryNotConfirmedError
-from paysim.store.ports import DeliveryCallback, Publisher
+from paysim.store.ports import Publisher
 from paysim.store.schema import metadata as store_metadata
 from paysim.store.schema import outbox
+from tests.fakes import Crash, FakePublisher
 
 POSTGRES_URL = os.environ.get("PAYSIM_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
-
-
-class BrokerError(Exception):
-    """What the fake broker reports for a record it refuses."""
-
-
-class Crash(BaseException):
-    """The relay process dies here: nothing after this line of the relay runs."""
-
-
-@dataclass(frozen=True)
-class Delivered:
-    topic: str
-    key: str
-    value: bytes
-    headers: dict[str, str]
-
-    @property
-    def event(self) -> AnyEvent:
-        return decode_event(self.value)
-
-
-@dataclass
-class FakePublisher:
-    """An in-memory ``Publisher``; ``calls`` counts publish() calls from 0.
-
-    Reports arrive on ``flush`` (as with confluent-kafka), except with ``report_at_once``.
-    ``refuse`` calls get a failure report, ``lose`` calls get no report at all,
-    ``raise_at`` calls raise from publish(), ``crash_on_publish`` / ``crash_after_flush``
-    kill the relay before anything is handed over / after everything was confirmed.
-    """
-
-    refuse: set[int] = field(default_factory=set)
-    lose: set[int] = field(default_factory=set)
-    raise_at: set[int] = field(default_factory=set)
-    report_at_once: bool = False
-    crash_on_publish: bool = False
-    crash_after_flush: bool = False
-    flush_raises: int = 0
-    calls: int = 0
-    delivered: list[Delivered] = field(default_factory=list)
-    _queued: list[tuple[int, Delivered, DeliveryCallback]] = field(default_factory=list)
-
-    def publish(
-        self,
-        topic: str,
-        key: str,
-        value: bytes,
-        headers: dict[str, str],
-        on_delivery: DeliveryCallback,
-    ) -> None:
-        if self.crash_on_publish:
-            raise Crash
-        call, self.calls = self.calls, self.calls + 1
-        if call in self.raise_at:
-            raise BufferError("local queue full")
-        self._queued.append((call, Delivered(topic, key, value, dict(headers)), on_delivery))
-        if self.report_at_once:
-            self._report()
-
-    def flush(self, timeout_s: float) -> int:  # noqa: ARG002 - the fake answers at once
-        if self.flush_raises:
-            self.flush_raises -= 1
-            raise RuntimeError("broker transport failure")
-        undelivered = self._report()
-        if self.crash_after_flush:
-            raise Crash
-        return undelivered
-
-    def _report(self) -> int:
-        queued, self._queued = self._queued, []
-        undelivered = 0
-        for call, record, on_delivery in queued:
-            if call in self.lose:
-                undelivered += 1
-            elif call in self.refuse:
-                on_delivery(BrokerError(f"refused call {call}"))
-            else:
-                self.delivered.append(record)
-                on_delivery(None)
-        return undelivered
 
 
 def _conforms(publisher: FakePublisher) -> Publisher:
