@@ -125,13 +125,18 @@ class Orders:
             )
 
 
-@pytest.fixture
-def orders(tmp_path: Path) -> Iterator[Orders]:
+def _orders(tmp_path: Path, group: str = event_reactions.GROUP) -> Orders:
     engine = create_engine_for(sqlite_url(tmp_path / "order.db"))
     create_schema(engine, metadata)
     service = OrderService(engine, NoPayments(), FaultPoints())  # type: ignore[arg-type]
-    yield Orders(engine, service, event_reactions.order_handler(service))
-    engine.dispose()
+    return Orders(engine, service, event_reactions.order_handler(service, group))
+
+
+@pytest.fixture
+def orders(tmp_path: Path) -> Iterator[Orders]:
+    made = _orders(tmp_path)
+    yield made
+    made.engine.dispose()
 
 
 def payment(kind: PaymentEventType, order_id: int = ORDER, **fields: Any) -> PaymentEvent:
@@ -554,14 +559,11 @@ def test_an_injected_handling_fault_fails_before_anything_is_written(orders: Ord
 
 
 def test_the_tracking_row_is_kept_under_the_handlers_group(tmp_path: Path) -> None:
-    engine = create_engine_for(sqlite_url(tmp_path / "order.db"))
-    create_schema(engine, metadata)
-    service = OrderService(engine, NoPayments(), FaultPoints())  # type: ignore[arg-type]
-    handle = event_reactions.order_handler(service, group="order-service-blue")
+    blue = _orders(tmp_path, group="order-service-blue")
     initiated = payment(PT.PAYMENT_INITIATED)
-    handle(initiated, Record("payment-events", 0, 0, str(ORDER), encode_event(initiated)))
+    blue.deliver(initiated)
 
-    with engine.connect() as conn:
+    with blue.engine.connect() as conn:
         rows = conn.execute(select(processed_events.c.consumer_group, processed_events.c.event_id))
         assert rows.all() == [("order-service-blue", str(initiated.event_id))]
-    engine.dispose()
+    blue.engine.dispose()
