@@ -19,7 +19,6 @@ import pytest
 
 from paysim.bus.producer import EventProducer
 from paysim.bus.reader import read_records, wait_for_records
-from paysim.config import Settings
 from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.infra import processes
 from paysim.services.launcher import ServiceUrls
@@ -37,12 +36,11 @@ from tests.support import (
     wait_until_drained,
 )
 
-SECRET = Settings().webhook_secret.get_secret_value()
 RELAY_STARTED = "outbox relay started"
 
 
 def _post_webhook(
-    api: str, event: dict[str, object], *, secret: str = SECRET, timestamp: int | None = None
+    api: str, event: dict[str, object], *, secret: str, timestamp: int | None = None
 ) -> httpx.Response:
     payload = json.dumps(event).encode()
     return httpx.post(
@@ -88,7 +86,7 @@ def test_stripe_5xx_and_429_are_retried_with_the_same_key(
 
 
 def test_forged_and_stale_signatures_are_rejected_and_nothing_is_recorded(
-    services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str
+    services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str, webhook_secret: str
 ) -> None:
     payment = paid(services.payment_api)
     [real] = _stripe_events(emulator, payment["stripePaymentIntentId"], "payment_intent.succeeded")
@@ -99,12 +97,14 @@ def test_forged_and_stale_signatures_are_rejected_and_nothing_is_recorded(
     wrong_secret = _post_webhook(services.payment_api, forged, secret="whsec_attacker")
     assert wrong_secret.status_code == 400
     assert "signature" in wrong_secret.json()["message"]
-    too_old = _post_webhook(services.payment_api, stale, timestamp=int(time.time()) - 3600)
+    too_old = _post_webhook(
+        services.payment_api, stale, secret=webhook_secret, timestamp=int(time.time()) - 3600
+    )
     assert too_old.status_code == 400
     unsigned = httpx.post(f"{services.payment_api}/webhooks/stripe", content=b"{}", timeout=10)
     assert unsigned.status_code == 400
 
-    assert _post_webhook(services.payment_api, fresh).status_code == 200
+    assert _post_webhook(services.payment_api, fresh, secret=webhook_secret).status_code == 200
     # The relay publishes in commit order: once the fresh one is out, nothing else came.
     records = wait_for_records(
         bootstrap_servers,
@@ -122,7 +122,7 @@ def test_forged_and_stale_signatures_are_rejected_and_nothing_is_recorded(
 
 
 def test_duplicated_and_reordered_webhooks_change_state_once_and_forward_only(
-    services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str
+    services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str, webhook_secret: str
 ) -> None:
     payment = create_intent(services.payment_api)
     declined = confirm(services.payment_api, payment["paymentId"], "pm_card_visa_chargeDeclined")
@@ -134,8 +134,8 @@ def test_duplicated_and_reordered_webhooks_change_state_once_and_forward_only(
 
     # Replay Stripe's own events late, twice, and in the wrong order.
     for event in (succeeded, failed, succeeded, failed):
-        assert _post_webhook(services.payment_api, event).status_code == 200
-    second = _post_webhook(services.payment_api, failed).json()
+        assert _post_webhook(services.payment_api, event, secret=webhook_secret).status_code == 200
+    second = _post_webhook(services.payment_api, failed, secret=webhook_secret).json()
     assert second["duplicate"] is True
 
     state = httpx.get(
