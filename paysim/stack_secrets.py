@@ -75,15 +75,15 @@ def _record(run_dir: Path, stack: StackSecrets, *, replace: bool) -> bool:
     tmp = run_dir / f".{SECRETS_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
     # Created 0600 and exclusively: readable by nobody else from its first byte on.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        json.dump(
-            {
-                "webhook_secret": stack.webhook_secret.get_secret_value(),
-                "admin_token": stack.admin_token.get_secret_value(),
-            },
-            out,
-        )
     try:
+        with os.fdopen(fd, "w") as out:
+            json.dump(
+                {
+                    "webhook_secret": stack.webhook_secret.get_secret_value(),
+                    "admin_token": stack.admin_token.get_secret_value(),
+                },
+                out,
+            )
         if replace:
             os.replace(tmp, path_in(run_dir))
             return True
