@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     start_timeout_s: float = 60.0
     """How long a part may take to become ready before the start is declared failed."""
 
+    outbox_max_attempts: int = Field(default=5, ge=1, le=1000)
+    """Failures charged to an outbox row before the relay parks it (see ``outbox_relay``)."""
+
+    retention_hours: float = Field(default=24.0, gt=0, le=24 * 365)
+    """How long sent outbox rows are kept before they are pruned."""
+
     @property
     def resolved_run_dir(self) -> Path:
         return self.run_dir if self.run_dir is not None else self.cache_dir / "run"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from paysim.codec import decode_event
@@ -37,6 +38,8 @@ class FakePublisher:
     ``refuse`` calls get a failure report, ``lose`` calls get no report at all,
     ``raise_at`` calls raise from publish(), ``crash_on_publish`` / ``crash_after_flush``
     kill the relay before anything is handed over / after everything was confirmed.
+    ``refuse_record`` refuses the records it returns an error for, at every call (from
+    publish() with ``refuse_record_at_once``, else in their report).
     """
 
     refuse: set[int] = field(default_factory=set)
@@ -46,6 +49,8 @@ class FakePublisher:
     crash_on_publish: bool = False
     crash_after_flush: bool = False
     flush_raises: int = 0
+    refuse_record: Callable[[Delivered], Exception | None] | None = None
+    refuse_record_at_once: bool = False
     calls: int = 0
     delivered: list[Delivered] = field(default_factory=list)
     _queued: list[tuple[int, Delivered, DeliveryCallback]] = field(default_factory=list)
@@ -63,7 +68,11 @@ class FakePublisher:
         call, self.calls = self.calls, self.calls + 1
         if call in self.raise_at:
             raise BufferError("local queue full")
-        self._queued.append((call, Delivered(topic, key, value, dict(headers)), on_delivery))
+        record = Delivered(topic, key, value, dict(headers))
+        refusal = self.refuse_record(record) if self.refuse_record else None
+        if refusal is not None and self.refuse_record_at_once:
+            raise refusal
+        self._queued.append((call, record, on_delivery))
         if self.report_at_once:
             self._report()
 
@@ -84,6 +93,8 @@ class FakePublisher:
                 undelivered += 1
             elif call in self.refuse:
                 on_delivery(BrokerError(f"refused call {call}"))
+            elif self.refuse_record and (refusal := self.refuse_record(record)) is not None:
+                on_delivery(refusal)
             else:
                 self.delivered.append(record)
                 on_delivery(None)

@@ -51,7 +51,7 @@ def build_process(
         producer=producer,
     )
     if with_relay:
-        process.workers.append(relay_worker("payment", engine, producer))
+        process.workers.append(relay_worker(settings, "payment", engine, producer))
     if with_consumer:
         process.workers.extend(
             consumer_workers(
