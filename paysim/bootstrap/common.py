@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -61,10 +62,15 @@ class ServiceProcess:
         self.producer.close()
 
 
+def default_db_path(settings: Settings, service: str) -> Path:
+    """Where a service keeps its SQLite database unless given a URL: the run folder's."""
+    return Path(settings.resolved_run_dir) / "services" / f"{service}.db"
+
+
 def default_db_url(settings: Settings, service: str) -> str:
-    folder = Path(settings.resolved_run_dir) / "services"
-    folder.mkdir(parents=True, exist_ok=True)
-    return sqlite_url(folder / f"{service}.db")
+    path = default_db_path(settings, service)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return sqlite_url(path)
 
 
 def service_engine(
@@ -86,11 +92,30 @@ def relay_hooks(service: str) -> RelayHooks:
     def backlog(rows: int, _oldest_s: float | None) -> None:
         metrics.OUTBOX_BACKLOG.labels(service).set(rows)
 
-    return RelayHooks(on_published=published, on_backlog=backlog)
+    def parked(record: OutboxRecord, _error: Exception) -> None:
+        metrics.OUTBOX_PARKED.labels(service, record.event_type).inc()
+
+    def parked_rows(rows: int) -> None:
+        metrics.OUTBOX_PARKED_ROWS.labels(service).set(rows)
+
+    return RelayHooks(
+        on_published=published,
+        on_backlog=backlog,
+        on_parked=parked,
+        on_parked_rows=parked_rows,
+    )
 
 
-def relay_worker(service: str, engine: Engine, producer: EventProducer) -> Worker:
-    relay = OutboxRelay(engine, producer, hooks=relay_hooks(service))
+def relay_worker(
+    settings: Settings, service: str, engine: Engine, producer: EventProducer
+) -> Worker:
+    relay = OutboxRelay(
+        engine,
+        producer,
+        max_attempts=settings.outbox_max_attempts,
+        retention=timedelta(hours=settings.retention_hours),
+        hooks=relay_hooks(service),
+    )
     return Worker(f"{service}-relay", relay.run)
 
 
@@ -126,5 +151,5 @@ def build_relay_process(
     engine = service_engine(settings, service, db_url)
     producer = EventProducer(bootstrap_servers, client_id=f"{service}-relay")
     return ServiceProcess(
-        app=None, producer=producer, workers=[relay_worker(service, engine, producer)]
+        app=None, producer=producer, workers=[relay_worker(settings, service, engine, producer)]
     )

@@ -43,7 +43,7 @@ def build_process(
     producer = EventProducer(bootstrap_servers, client_id="delivery-service")
     process = ServiceProcess(app=create_app(service), producer=producer)
     if with_relay:
-        process.workers.append(relay_worker(SERVICE, engine, producer))
+        process.workers.append(relay_worker(settings, SERVICE, engine, producer))
     if with_consumer:
         process.workers.extend(
             consumer_workers(

@@ -62,7 +62,7 @@ def build_process(
         app=create_app(service),
         producer=producer,
         workers=[
-            relay_worker("order", engine, producer),
+            relay_worker(settings, "order", engine, producer),
             *consumer_workers(
                 bootstrap_servers,
                 group,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+from paysim import stack_secrets
 from paysim.bootstrap.common import (
     ServiceProcess,
     Worker,
@@ -44,11 +45,13 @@ def build_process(
     refunds = PaymentRefunds(service, gateway)
     producer = EventProducer(bootstrap_servers, client_id="payment-service")
     process = ServiceProcess(
-        app=create_app(service, refunds, settings.webhook_secret.get_secret_value()),
+        app=create_app(
+            service, refunds, stack_secrets.resolve(settings).webhook_secret.get_secret_value()
+        ),
         producer=producer,
     )
     if with_relay:
-        process.workers.append(relay_worker("payment", engine, producer))
+        process.workers.append(relay_worker(settings, "payment", engine, producer))
     if with_consumer:
         process.workers.extend(
             consumer_workers(
