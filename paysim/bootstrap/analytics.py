@@ -8,7 +8,7 @@ from datetime import datetime
 from paysim.bootstrap.common import ServiceProcess, consumer_workers, service_engine
 from paysim.bus.producer import EventProducer
 from paysim.config import Settings
-from paysim.domain.events import utc_now
+from paysim.domain.clock import utc_now
 from paysim.services.analytics import payment_consumer
 from paysim.services.analytics.service import AnalyticsService
 from paysim.services.analytics.tables import metadata

@@ -15,8 +15,8 @@ from paysim.bootstrap.common import (
 )
 from paysim.bus.producer import EventProducer
 from paysim.config import Settings
+from paysim.domain.clock import utc_now
 from paysim.domain.delivery_schedule import CourierSimulation
-from paysim.domain.events import utc_now
 from paysim.services.delivery import courier_timers, order_consumer
 from paysim.services.delivery.service import DeliveryService
 from paysim.services.delivery.tables import metadata

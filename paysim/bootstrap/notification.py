@@ -8,7 +8,7 @@ from datetime import datetime
 from paysim.bootstrap.common import ServiceProcess, consumer_workers, service_engine
 from paysim.bus.producer import EventProducer
 from paysim.config import Settings
-from paysim.domain.events import utc_now
+from paysim.domain.clock import utc_now
 from paysim.services.notification import event_consumer
 from paysim.services.notification.service import NotificationService
 from paysim.services.notification.tables import metadata

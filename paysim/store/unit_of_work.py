@@ -18,7 +18,7 @@ from typing import Self, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection, RootTransaction
 
-from paysim.domain.events import utc_now
+from paysim.domain.clock import utc_now
 from paysim.store.outbox import Outbox
 from paysim.store.processed_events import ProcessedEvents
 

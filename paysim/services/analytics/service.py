@@ -8,7 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from paysim.domain.events import PaymentEvent, utc_now
+from paysim.domain.clock import utc_now
+from paysim.domain.events import PaymentEvent
 from paysim.domain.payment_analytics import Totals, contribution
 from paysim.services.analytics import repository as repo
 from paysim.store.unit_of_work import UnitOfWork

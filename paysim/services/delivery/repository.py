@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from paysim.domain.clock import as_utc
 from paysim.domain.delivery_schedule import Timer
 from paysim.domain.status import DeliveryStatus
 from paysim.errors import PermanentError
 from paysim.services.delivery.tables import deliveries, delivery_timers, delivery_transitions
-from paysim.store.outbox import as_utc
 
 
 class DeliveryNotFoundError(PermanentError):

@@ -28,9 +28,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine, text
 
+from paysim.domain.clock import utc_now
 from paysim.domain.delivery_schedule import CourierSimulation, Timer
 from paysim.domain.delivery_state import DELIVERY_EVENT_ON_ENTER, apply_delivery_event
-from paysim.domain.events import DeliveryEvent, OrderEvent, utc_now
+from paysim.domain.events import DeliveryEvent, OrderEvent
 from paysim.domain.status import DeliveryStatus
 from paysim.services.delivery import repository as repo
 from paysim.services.delivery.repository import Delivery, DeliveryNotFoundError, TransitionRow
@@ -39,7 +40,6 @@ from paysim.store.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 GROUP = "delivery-service"
-D = DeliveryStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ class DeliveryService:
             existing = repo.by_order(uow.connection, event.order_id)
             if existing is not None:
                 note = f"the order has a delivery already ({existing.status})"
-                self._ignored(uow, existing, D.ASSIGNED, event, note)
+                self._ignored(uow, existing, DeliveryStatus.ASSIGNED, event, note)
                 return
             self._assign(uow, event, "order-created")
 
@@ -90,13 +90,16 @@ class DeliveryService:
             delivery = repo.by_order(uow.connection, event.order_id)
             if delivery is None:
                 delivery = self._assign(uow, event, "ready-for-pickup before order-created")
-            if delivery.status is not D.ASSIGNED or delivery.pickup_requested_at is not None:
+            if (
+                delivery.status is not DeliveryStatus.ASSIGNED
+                or delivery.pickup_requested_at is not None
+            ):
                 note = (
                     "pickup already requested"
                     if delivery.pickup_requested_at is not None
                     else f"the delivery is {delivery.status}"
                 )
-                self._ignored(uow, delivery, D.PICKED_UP, event, note)
+                self._ignored(uow, delivery, DeliveryStatus.PICKED_UP, event, note)
                 return
             now = self._clock()
             timer = self._simulation.pickup_timer(delivery.order_id, now)
@@ -118,22 +121,32 @@ class DeliveryService:
                     conn,
                     order_id=event.order_id,
                     agent_id=None,
-                    status=D.CANCELLED,
+                    status=DeliveryStatus.CANCELLED,
                     reason=f"cancelled before a courier was assigned: {reason}",
                     now=now,
                 )
                 self._audit(
-                    uow, tombstone, D.CANCELLED, cause="order-cancelled", event=event, created=True
+                    uow,
+                    tombstone,
+                    DeliveryStatus.CANCELLED,
+                    cause="order-cancelled",
+                    event=event,
+                    created=True,
                 )
                 _log("cancelled before any courier was assigned", event, tombstone)
                 return
-            transition = apply_delivery_event(delivery.status, D.CANCELLED)
+            transition = apply_delivery_event(delivery.status, DeliveryStatus.CANCELLED)
             if not transition.applied:
-                self._ignored(uow, delivery, D.CANCELLED, event, transition.reason)
+                self._ignored(uow, delivery, DeliveryStatus.CANCELLED, event, transition.reason)
                 return
             repo.drop_timer(conn, delivery.id)
             cancelled = self._move(
-                uow, delivery, D.CANCELLED, cause="order-cancelled", event=event, reason=reason
+                uow,
+                delivery,
+                DeliveryStatus.CANCELLED,
+                cause="order-cancelled",
+                event=event,
+                reason=reason,
             )
         _log("courier stopped", event, cancelled)
 
@@ -203,11 +216,11 @@ class DeliveryService:
             uow.connection,
             order_id=event.order_id,
             agent_id=agent,
-            status=D.ASSIGNED,
+            status=DeliveryStatus.ASSIGNED,
             reason=None,
             now=self._clock(),
         )
-        self._audit(uow, delivery, D.ASSIGNED, cause=cause, event=event, created=True)
+        self._audit(uow, delivery, DeliveryStatus.ASSIGNED, cause=cause, event=event, created=True)
         uow.outbox.add(self._event(delivery, None, None))
         _log("courier assigned", event, delivery)
         return delivery

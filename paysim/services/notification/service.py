@@ -14,7 +14,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine, text
 
-from paysim.domain.events import AnyEvent, DeliveryEvent, utc_now
+from paysim.domain.clock import utc_now
+from paysim.domain.events import AnyEvent, DeliveryEvent
 from paysim.services.notification import repository as repo
 from paysim.services.notification.messages import messages_for
 from paysim.services.notification.repository import Notification

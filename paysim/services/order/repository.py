@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from paysim.domain.clock import as_utc
 from paysim.domain.money import Money
 from paysim.domain.saga import PaymentRef
 from paysim.domain.status import OrderStatus
 from paysim.errors import PermanentError
 from paysim.services.order.tables import compensations, order_transitions, orders
-from paysim.store.outbox import as_utc
 
 
 class OrderNotFoundError(PermanentError):

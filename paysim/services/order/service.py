@@ -16,8 +16,9 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from paysim.domain import saga
+from paysim.domain.clock import utc_now
 from paysim.domain.commands import CancelPayment, Command, RefundPayment
-from paysim.domain.events import PaymentEvent, PaymentEventType, utc_now
+from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.domain.order_state import (
     RESTAURANT_MOVE_TARGETS,
     RestaurantMove,

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
+from paysim.domain.clock import as_utc
 from paysim.domain.money import Money
 from paysim.services.payment.tables import refunds
-from paysim.store.outbox import as_utc
 
 
 @dataclass(frozen=True, slots=True)

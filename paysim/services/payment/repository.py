@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from paysim.domain.clock import as_utc
 from paysim.domain.money import Money
 from paysim.domain.status import PaymentMethod, PaymentStatus
 from paysim.errors import PermanentError
@@ -18,7 +19,6 @@ from paysim.services.payment.tables import (
     payments,
     refunds,
 )
-from paysim.store.outbox import as_utc
 
 
 class PaymentNotFoundError(PermanentError):

@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 
 from paysim.domain import idempotency_keys as keys
-from paysim.domain.events import PaymentEventType, utc_now
+from paysim.domain.clock import utc_now
+from paysim.domain.events import PaymentEventType
 from paysim.domain.money import Money
 from paysim.domain.payment_state import PAYMENT_EVENT_ON_ENTER, apply_payment_event, move_payment
 from paysim.domain.status import PaymentMethod, PaymentStatus
