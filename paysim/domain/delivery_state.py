@@ -68,3 +68,12 @@ def apply_delivery_event(
 def cancel_delivery(current: DeliveryStatus) -> DeliveryStatus:
     """Cancel a delivery that has not been delivered, or raise ``IllegalTransition``."""
     return move_delivery(current, DeliveryStatus.CANCELLED)
+
+
+def pickup_refusal(current: DeliveryStatus, pickup_requested: bool) -> str | None:
+    """Why a pickup request is ignored, or None: a courier run starts once, from ASSIGNED."""
+    if pickup_requested:
+        return "pickup already requested"
+    if current is not DeliveryStatus.ASSIGNED:
+        return f"the delivery is {current}"
+    return None

@@ -10,8 +10,9 @@ from sqlalchemy import Engine
 
 from paysim.domain.clock import utc_now
 from paysim.domain.events import PaymentEvent
-from paysim.domain.payment_analytics import Totals, contribution
+from paysim.domain.payment_analytics import Contribution, Totals, contribution
 from paysim.services.analytics import repository as repo
+from paysim.store.tracked import tracked
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,8 @@ class AnalyticsService:
 
     def record(self, event: PaymentEvent) -> bool:
         """Add ``event`` to the totals; False if it was counted before."""
-        part = contribution(event)
-        with self.uow() as uow:
-            if not uow.processed.record(self._group, event.event_id):
-                return False
-            repo.add(uow.connection, part, str(event.event_id), self._clock())
+        if tracked(self.uow, self._group, self._count)(event) is None:
+            return False
         log.debug(
             "counted %s eventId=%s orderId=%s paymentId=%s",
             event.event_type,
@@ -48,6 +46,11 @@ class AnalyticsService:
             extra={"eventId": str(event.event_id), "orderId": event.order_id},
         )
         return True
+
+    def _count(self, uow: UnitOfWork, event: PaymentEvent) -> Contribution:
+        part = contribution(event)
+        repo.add(uow.connection, part, str(event.event_id), self._clock())
+        return part
 
     def totals(self) -> Totals:
         """Everything counted so far (also the health check: it reads the store)."""

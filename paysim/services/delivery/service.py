@@ -30,11 +30,16 @@ from sqlalchemy import Engine, text
 
 from paysim.domain.clock import utc_now
 from paysim.domain.delivery_schedule import CourierSimulation, Timer
-from paysim.domain.delivery_state import DELIVERY_EVENT_ON_ENTER, apply_delivery_event
+from paysim.domain.delivery_state import (
+    DELIVERY_EVENT_ON_ENTER,
+    apply_delivery_event,
+    pickup_refusal,
+)
 from paysim.domain.events import DeliveryEvent, OrderEvent
 from paysim.domain.status import DeliveryStatus
 from paysim.services.delivery import repository as repo
 from paysim.services.delivery.repository import Delivery, DeliveryNotFoundError, TransitionRow
+from paysim.store.tracked import tracked
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -72,83 +77,81 @@ class DeliveryService:
 
     def assign_courier(self, event: OrderEvent) -> None:
         """ORDER_CREATED: one delivery per order, with its seeded courier."""
-        with self.uow() as uow:
-            if not uow.processed.record(self._group, event.event_id):
-                return
-            existing = repo.by_order(uow.connection, event.order_id)
-            if existing is not None:
-                note = f"the order has a delivery already ({existing.status})"
-                self._ignored(uow, existing, DeliveryStatus.ASSIGNED, event, note)
-                return
-            self._assign(uow, event, "order-created")
+        tracked(self.uow, self._group, self._assign_courier)(event)
 
     def request_pickup(self, event: OrderEvent) -> None:
         """ORDER_READY_FOR_PICKUP: the courier comes for the food; the run starts."""
-        with self.uow() as uow:
-            if not uow.processed.record(self._group, event.event_id):
-                return
-            delivery = repo.by_order(uow.connection, event.order_id)
-            if delivery is None:
-                delivery = self._assign(uow, event, "ready-for-pickup before order-created")
-            if (
-                delivery.status is not DeliveryStatus.ASSIGNED
-                or delivery.pickup_requested_at is not None
-            ):
-                note = (
-                    "pickup already requested"
-                    if delivery.pickup_requested_at is not None
-                    else f"the delivery is {delivery.status}"
-                )
-                self._ignored(uow, delivery, DeliveryStatus.PICKED_UP, event, note)
-                return
-            now = self._clock()
-            timer = self._simulation.pickup_timer(delivery.order_id, now)
-            repo.mark_pickup_requested(uow.connection, delivery.id, now)
-            repo.set_timer(uow.connection, delivery.id, timer)
-        _log("pickup scheduled at %s", event, delivery, timer.due_at.isoformat())
+        scheduled = tracked(self.uow, self._group, self._schedule_pickup)(event)
+        if scheduled is not None:
+            delivery, timer = scheduled
+            _log("pickup scheduled at %s", event, delivery, timer.due_at.isoformat())
 
     def cancel(self, event: OrderEvent) -> None:
         """ORDER_CANCELLED: stop a courier who has not delivered yet."""
+        cancelled = tracked(self.uow, self._group, self._stop_courier)(event)
+        if cancelled is not None:
+            _log("courier stopped", event, cancelled)
+
+    def _assign_courier(self, uow: UnitOfWork, event: OrderEvent) -> None:
+        existing = repo.by_order(uow.connection, event.order_id)
+        if existing is not None:
+            note = f"the order has a delivery already ({existing.status})"
+            self._ignored(uow, existing, DeliveryStatus.ASSIGNED, event, note)
+            return
+        self._assign(uow, event, "order-created")
+
+    def _schedule_pickup(self, uow: UnitOfWork, event: OrderEvent) -> tuple[Delivery, Timer] | None:
+        """The delivery and its first timer; None if the pickup request is ignored."""
+        delivery = repo.by_order(uow.connection, event.order_id)
+        if delivery is None:
+            delivery = self._assign(uow, event, "ready-for-pickup before order-created")
+        refusal = pickup_refusal(delivery.status, delivery.pickup_requested_at is not None)
+        if refusal is not None:
+            self._ignored(uow, delivery, DeliveryStatus.PICKED_UP, event, refusal)
+            return None
+        now = self._clock()
+        timer = self._simulation.pickup_timer(delivery.order_id, now)
+        repo.mark_pickup_requested(uow.connection, delivery.id, now)
+        repo.set_timer(uow.connection, delivery.id, timer)
+        return delivery, timer
+
+    def _stop_courier(self, uow: UnitOfWork, event: OrderEvent) -> Delivery | None:
+        """The cancelled delivery; None if there was none to stop (or it was too late)."""
         reason = event.reason or "order cancelled"
-        with self.uow() as uow:
-            if not uow.processed.record(self._group, event.event_id):
-                return
-            conn = uow.connection
-            now = self._clock()
-            delivery = repo.by_order(conn, event.order_id)
-            if delivery is None:
-                tombstone = repo.insert_delivery(
-                    conn,
-                    order_id=event.order_id,
-                    agent_id=None,
-                    status=DeliveryStatus.CANCELLED,
-                    reason=f"cancelled before a courier was assigned: {reason}",
-                    now=now,
-                )
-                self._audit(
-                    uow,
-                    tombstone,
-                    DeliveryStatus.CANCELLED,
-                    cause="order-cancelled",
-                    event=event,
-                    created=True,
-                )
-                _log("cancelled before any courier was assigned", event, tombstone)
-                return
-            transition = apply_delivery_event(delivery.status, DeliveryStatus.CANCELLED)
-            if not transition.applied:
-                self._ignored(uow, delivery, DeliveryStatus.CANCELLED, event, transition.reason)
-                return
-            repo.drop_timer(conn, delivery.id)
-            cancelled = self._move(
+        conn = uow.connection
+        delivery = repo.by_order(conn, event.order_id)
+        if delivery is None:
+            tombstone = repo.insert_delivery(
+                conn,
+                order_id=event.order_id,
+                agent_id=None,
+                status=DeliveryStatus.CANCELLED,
+                reason=f"cancelled before a courier was assigned: {reason}",
+                now=self._clock(),
+            )
+            self._audit(
                 uow,
-                delivery,
+                tombstone,
                 DeliveryStatus.CANCELLED,
                 cause="order-cancelled",
                 event=event,
-                reason=reason,
+                created=True,
             )
-        _log("courier stopped", event, cancelled)
+            _log("cancelled before any courier was assigned", event, tombstone)
+            return None
+        transition = apply_delivery_event(delivery.status, DeliveryStatus.CANCELLED)
+        if not transition.applied:
+            self._ignored(uow, delivery, DeliveryStatus.CANCELLED, event, transition.reason)
+            return None
+        repo.drop_timer(conn, delivery.id)
+        return self._move(
+            uow,
+            delivery,
+            DeliveryStatus.CANCELLED,
+            cause="order-cancelled",
+            event=event,
+            reason=reason,
+        )
 
     def advance_due(self, limit: int = 100) -> int:
         """Take every courier step that is due now; returns how many timers fired."""

@@ -17,8 +17,9 @@ from sqlalchemy import Engine, text
 from paysim.domain.clock import utc_now
 from paysim.domain.events import AnyEvent, DeliveryEvent
 from paysim.services.notification import repository as repo
-from paysim.services.notification.messages import messages_for
+from paysim.services.notification.messages import Message, messages_for
 from paysim.services.notification.repository import Notification
+from paysim.store.tracked import tracked
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -41,27 +42,10 @@ class NotificationService:
 
     def notify(self, event: AnyEvent) -> int:
         """Send (record) the messages of ``event``; returns how many were new."""
-        messages = messages_for(event)
-        with self.uow() as uow:
-            if not uow.processed.record(self._group, event.event_id):
-                return 0
-            user_id = None if isinstance(event, DeliveryEvent) else event.user_id
-            recipient = repo.recipient(uow.connection, event.order_id, user_id)
-            now = self._clock()
-            sent = [
-                m
-                for m in messages
-                if repo.add(
-                    uow.connection,
-                    event_id=str(event.event_id),
-                    event_type=event.event_type.value,
-                    order_id=event.order_id,
-                    user_id=recipient,
-                    message=m,
-                    event_at=event.timestamp,
-                    now=now,
-                )
-            ]
+        outcome = tracked(self.uow, self._group, self._send)(event)
+        if outcome is None:
+            return 0
+        recipient, sent = outcome
         for message in sent:
             log.info(
                 "sent %s %s to userId=%s orderId=%s eventId=%s",
@@ -73,6 +57,27 @@ class NotificationService:
                 extra={"eventId": str(event.event_id), "orderId": event.order_id},
             )
         return len(sent)
+
+    def _send(self, uow: UnitOfWork, event: AnyEvent) -> tuple[int | None, list[Message]]:
+        """(recipient, the messages recorded now) for an event seen the first time."""
+        user_id = None if isinstance(event, DeliveryEvent) else event.user_id
+        recipient = repo.recipient(uow.connection, event.order_id, user_id)
+        now = self._clock()
+        sent = [
+            m
+            for m in messages_for(event)
+            if repo.add(
+                uow.connection,
+                event_id=str(event.event_id),
+                event_type=event.event_type.value,
+                order_id=event.order_id,
+                user_id=recipient,
+                message=m,
+                event_at=event.timestamp,
+                now=now,
+            )
+        ]
+        return recipient, sent
 
     def notifications(
         self,

@@ -25,6 +25,7 @@ from paysim.errors import PermanentError
 from paysim.services.order import repository as repo
 from paysim.services.order.repository import Order
 from paysim.services.order.service import OrderService
+from paysim.store.tracked import tracked
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -43,18 +44,19 @@ _PAID = {
 
 
 def order_handler(service: OrderService, group: str = GROUP) -> Handler:
-    """The consumer's handler: fault point, tracking row, then the reaction."""
+    """The consumer's handler: fault point, then the reaction with its tracking row."""
+
+    def react(uow: UnitOfWork, event: AnyEvent) -> None:
+        if isinstance(event, PaymentEvent):
+            on_payment_event(service, uow, event)
+        elif isinstance(event, DeliveryEvent):
+            on_delivery_event(service, uow, event)
+
+    react_once = tracked(service.uow, group, react)
 
     def handle(event: AnyEvent, _record: Record) -> None:
         service.faults.check("handle", event.order_id)
-        with service.uow() as uow:
-            if not uow.processed.record(group, str(event.event_id)):
-                log.info("duplicate eventId=%s orderId=%s skipped", event.event_id, event.order_id)
-                return
-            if isinstance(event, PaymentEvent):
-                on_payment_event(service, uow, event)
-            elif isinstance(event, DeliveryEvent):
-                on_delivery_event(service, uow, event)
+        react_once(event)
 
     return handle
 
