@@ -32,18 +32,7 @@ def delivery_view(details: DeliveryDetails) -> dict[str, Any]:
         "nextStep": (
             {"status": step.next_status.value, "dueAt": step.due_at.isoformat()} if step else None
         ),
-        "history": [
-            {
-                "from": t.from_status,
-                "to": t.to_status,
-                "applied": t.applied,
-                "cause": t.cause,
-                "eventId": t.event_id,
-                "note": t.note,
-                "at": t.at.isoformat(),
-            }
-            for t in details.history
-        ],
+        "history": [t.view() for t in details.history],
     }
 
 

@@ -38,7 +38,8 @@ from paysim.domain.delivery_state import (
 from paysim.domain.events import DeliveryEvent, OrderEvent
 from paysim.domain.status import DeliveryStatus
 from paysim.services.delivery import repository as repo
-from paysim.services.delivery.repository import Delivery, DeliveryNotFoundError, TransitionRow
+from paysim.services.delivery.repository import Delivery, DeliveryNotFoundError
+from paysim.store.audit_trail import TransitionRow
 from paysim.store.tracked import tracked
 from paysim.store.unit_of_work import UnitOfWork
 
@@ -200,7 +201,7 @@ class DeliveryService:
             return DeliveryDetails(
                 delivery,
                 repo.timer_of(uow.connection, delivery.id),
-                repo.transitions(uow.connection, delivery.id),
+                repo.audit.lines(uow.connection, delivery.id),
             )
 
     def check_store(self) -> None:
@@ -276,11 +277,11 @@ class DeliveryService:
         created: bool = False,
     ) -> None:
         """One audit line; ``created``: the delivery came into being with this move."""
-        repo.record_transition(
+        repo.audit.record(
             uow.connection,
-            delivery_id=delivery.id,
-            from_status=None if created else delivery.status,
-            to_status=to_status,
+            delivery.id,
+            None if created else delivery.status,
+            to_status,
             applied=applied,
             cause=cause,
             event_id=str(event.event_id) if event else None,

@@ -79,7 +79,7 @@ def _offer(
         current_attempt=order.payment_attempt if attempt else None,
     )
     if not transition.applied:
-        repo.record_transition(
+        repo.audit.record(
             uow.connection,
             order.order_id,
             order.status,
@@ -108,7 +108,7 @@ def on_payment_event(service: OrderService, uow: UnitOfWork, event: PaymentEvent
     elif order is None:
         log.info("%s for unknown orderId=%s ignored", kind, event.order_id)
     elif event.payment_id != order.payment_id:
-        repo.record_transition(
+        repo.audit.record(
             uow.connection,
             order.order_id,
             order.status,

@@ -250,9 +250,13 @@ class PaymentService:
         *,
         publish: bool = True,
         extra: dict[str, Any] | None = None,
+        event_id: str | None = None,
         uow: UnitOfWork | None = None,
     ) -> Payment:
-        """Offer an outcome; applied (with its event) only if it moves the payment forward."""
+        """Offer an outcome; applied (with its event) only if it moves the payment forward.
+
+        ``event_id``: the Stripe event that reported the outcome, for the audit trail.
+        """
         if uow is None:
             with self.uow() as own:
                 return self.apply_outcome(
@@ -263,6 +267,7 @@ class PaymentService:
                     updates,
                     publish=publish,
                     extra=extra,
+                    event_id=event_id,
                     uow=own,
                 )
         payment = repo.get(uow.connection, payment_id)
@@ -271,20 +276,26 @@ class PaymentService:
         )
         now = self._clock()
         if not transition.applied:
-            repo.record_transition(
+            repo.audit.record(
                 uow.connection,
-                payment_id=payment_id,
-                from_status=payment.status,
-                to_status=target,
+                payment_id,
+                payment.status,
+                target,
                 applied=False,
                 cause=cause,
+                event_id=event_id,
                 note=transition.reason,
                 now=now,
             )
             log.info("ignored %s for paymentId=%s: %s", target, payment_id, transition.reason)
             return payment
         moved = repo.save(
-            uow.connection, payment, replace(payment, status=target, **updates), cause, now
+            uow.connection,
+            payment,
+            replace(payment, status=target, **updates),
+            cause,
+            now,
+            event_id=event_id,
         )
         if publish:
             event_extra = {k: v for k, v in updates.items() if k in _EVENT_FIELDS}

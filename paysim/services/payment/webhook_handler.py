@@ -133,6 +133,7 @@ def handle(service: PaymentService, payload: bytes, event: Any) -> WebhookOutcom
                     f"webhook {event['type']}",
                     _attempt_of(event, service.namespace),
                     updates,
+                    event_id=event["id"],
                     uow=uow,
                 )
                 applied = moved.status != payment.status
