@@ -44,6 +44,10 @@ PAID_UNDELIVERED: frozenset[OrderStatus] = frozenset(
 )
 """Orders paid for and not yet delivered: cancelling them refunds the payment."""
 
+PAID: frozenset[OrderStatus] = PAID_UNDELIVERED | {OrderStatus.DELIVERED}
+"""Orders placed with a captured payment (and not being cancelled): that payment is the
+one that paid them, and a second one completing for them is refunded."""
+
 ORDER_MOVES: Mapping[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PAYMENT_PENDING: frozenset(
         {OrderStatus.PENDING, OrderStatus.PAYMENT_FAILED, OrderStatus.CANCELLED}

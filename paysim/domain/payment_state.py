@@ -58,6 +58,24 @@ PAYMENT_MACHINE: StateMachine[PaymentStatus] = StateMachine(
     restarts={PaymentStatus.FAILED: PaymentStatus.PROCESSING},
 )
 
+CAPTURED: frozenset[PaymentStatus] = frozenset(
+    {
+        PaymentStatus.COMPLETED,
+        PaymentStatus.REFUND_PENDING,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+    }
+)
+"""Payments whose money was captured (some or all of it may have gone back since)."""
+
+REFUNDABLE: frozenset[PaymentStatus] = CAPTURED - {PaymentStatus.REFUNDED}
+"""Payments a refund may be asked for (how much is ``refunds``' question)."""
+
+REFUNDED: frozenset[PaymentStatus] = frozenset(
+    {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
+)
+"""Payments refunded at least in part."""
+
 PAYMENT_EVENT_ON_ENTER: Mapping[PaymentStatus, PaymentEventType] = {
     PaymentStatus.PENDING: PaymentEventType.PAYMENT_INITIATED,
     PaymentStatus.PROCESSING: PaymentEventType.PAYMENT_PROCESSING,

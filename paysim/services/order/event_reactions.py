@@ -19,7 +19,7 @@ from paysim.domain import saga
 from paysim.domain.commands import RefundPayment
 from paysim.domain.events import AnyEvent, DeliveryEvent, PaymentEvent, PaymentEventType
 from paysim.domain.money import Money
-from paysim.domain.order_state import UNPAID, apply_order_event, order_target
+from paysim.domain.order_state import PAID, UNPAID, apply_order_event, order_target
 from paysim.domain.status import OrderStatus
 from paysim.errors import PermanentError
 from paysim.services.order import repository as repo
@@ -32,15 +32,6 @@ log = logging.getLogger(__name__)
 
 GROUP = "order-service"
 TOPICS = ("payment-events", "delivery-events")
-
-_PAID = {
-    OrderStatus.PENDING,
-    OrderStatus.CONFIRMED,
-    OrderStatus.PREPARING,
-    OrderStatus.READY_FOR_PICKUP,
-    OrderStatus.OUT_FOR_DELIVERY,
-    OrderStatus.DELIVERED,
-}
 
 
 def order_handler(service: OrderService, group: str = GROUP) -> Handler:
@@ -123,13 +114,12 @@ def on_payment_event(service: OrderService, uow: UnitOfWork, event: PaymentEvent
         refunded = order.refunded + Money(event.refund_amount_minor or 0, order.total.currency)
         target = order_target(kind, payment_status=event.status)
         if target is None:  # partial: the order goes on, the money is noted
-            repo.save(
-                uow.connection,
+            service.move(
+                uow,
                 order,
                 replace(order, refunded=refunded),
                 cause="partial refund",
                 event_id=str(event.event_id),
-                now=service.clock(),
             )
         else:
             _offer(
@@ -170,13 +160,12 @@ def _on_initiated(
         )
     elif order.status in UNPAID and order.payment_id != event.payment_id:
         # A new payment for an order whose previous one failed: the order follows it.
-        repo.save(
-            uow.connection,
+        service.move(
+            uow,
             order,
             replace(order, payment_id=event.payment_id, payment_attempt=None, total=amount),
             cause="new payment",
             event_id=str(event.event_id),
-            now=service.clock(),
         )
 
 
@@ -187,7 +176,7 @@ def _on_completed(
     if captured is None or event.payment_id is None:
         raise PermanentError(f"PAYMENT_COMPLETED {event.event_id} lacks paymentId or amount")
     ref = saga.PaymentRef(event.payment_id, event.order_id, captured)
-    paid_by = order.payment_id if order is not None and order.status in _PAID else None
+    paid_by = order.payment_id if order is not None and order.status in PAID else None
     compensation = saga.on_payment_completed(ref, order.status if order else None, paid_by=paid_by)
     if order is None or compensation is not None:
         _refund_unplaceable(service, uow, order, event, compensation)

@@ -26,7 +26,7 @@ from paysim.domain.order_state import (
     move_order,
     order_event_on_enter,
 )
-from paysim.domain.status import OrderStatus, PaymentStatus
+from paysim.domain.status import PaymentStatus
 from paysim.observe import metrics
 from paysim.services.faults import FaultPoints
 from paysim.services.order import repository as repo
@@ -76,7 +76,11 @@ class OrderService:
         cause: str,
         event_id: str | None = None,
     ) -> Order:
-        """Save ``after``; entering a new status publishes the event it owes, if any."""
+        """Save ``after``; entering a new status publishes the event it owes, if any.
+
+        The one way an order is changed (``repo.save`` is not called elsewhere), so no
+        status change can leave its event unowed.
+        """
         moved = repo.save(
             uow.connection, before, after, cause=cause, event_id=event_id, now=self.clock()
         )
@@ -117,14 +121,7 @@ class OrderService:
             now=now,
         )
         current = repo.get(uow.connection, order.order_id)
-        repo.save(
-            uow.connection,
-            current,
-            replace(current, compensated_at=now),
-            cause="compensation",
-            event_id=None,
-            now=now,
-        )
+        self.move(uow, current, replace(current, compensated_at=now), cause="compensation")
         metrics.COMPENSATIONS.labels(kind, reason).inc()
         log.info(
             "compensation %s (%s) orderId=%s paymentId=%s",
@@ -192,14 +189,9 @@ class OrderService:
     def sweep_deadlines(self) -> int:
         """Compensate orders stuck past their deadline; returns how many were."""
         now = self.clock()
-        shortest = min(
-            self.deadlines.payment_pending, self.deadlines.payment_failed, self.deadlines.cancelling
-        )
         with self.uow() as uow:
             candidates = repo.waiting(
-                uow.connection,
-                {OrderStatus.PAYMENT_PENDING, OrderStatus.PAYMENT_FAILED, OrderStatus.CANCELLING},
-                now - shortest,
+                uow.connection, set(self.deadlines.by_status()), now - self.deadlines.shortest
             )
         compensated = 0
         for candidate in candidates:

@@ -17,6 +17,7 @@ from datetime import timedelta
 from paysim.domain import idempotency_keys as keys
 from paysim.domain.events import PaymentEventType
 from paysim.domain.money import Money
+from paysim.domain.payment_state import REFUNDABLE
 from paysim.domain.refunds import status_after_refunds, validate_refund
 from paysim.domain.status import PaymentStatus
 from paysim.errors import PermanentError
@@ -29,12 +30,6 @@ from paysim.services.payment.service import PaymentService
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-REFUNDABLE = {
-    PaymentStatus.COMPLETED,
-    PaymentStatus.PARTIALLY_REFUNDED,
-    PaymentStatus.REFUND_PENDING,
-}
 
 
 class NotRefundableError(PermanentError):
