@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 from paysim.bootstrap.common import ServiceProcess, consumer_workers, service_engine
-from paysim.bus.producer import EventProducer
 from paysim.config import Settings
 from paysim.domain.clock import utc_now
 from paysim.services.notification import event_consumer
@@ -28,19 +27,14 @@ def build_process(
     """``group``: the consumer group (tests give each run its own)."""
     from paysim.api.notification_api import create_app
 
-    engine = service_engine(settings, SERVICE, db_url, metadata)
-    service = NotificationService(engine, group=group, clock=clock)
-    # Nothing is published, so no relay; the producer is what ServiceProcess flushes
-    # (lazy: it never connects).
-    producer = EventProducer(bootstrap_servers, client_id="notification-service")
-    process = ServiceProcess(app=create_app(service), producer=producer)
+    service = NotificationService(
+        service_engine(settings, SERVICE, db_url, metadata), group=group, clock=clock
+    )
+    process = ServiceProcess()
+    process.app = create_app(service, dead_workers=process.dead_workers)
     if with_consumer:
-        process.workers.extend(
-            consumer_workers(
-                bootstrap_servers,
-                group,
-                event_consumer.TOPICS,
-                event_consumer.notification_handler(service),
-            )
+        handler = event_consumer.notification_handler(service)
+        process.workers += consumer_workers(
+            bootstrap_servers, group, event_consumer.TOPICS, handler
         )
     return process

@@ -13,6 +13,7 @@ from paysim.domain.events import PaymentEvent
 from paysim.domain.payment_analytics import Contribution, Totals, contribution
 from paysim.services.analytics import repository as repo
 from paysim.store.tracked import tracked
+from paysim.store.transactional_service import TransactionalService
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -20,18 +21,14 @@ log = logging.getLogger(__name__)
 GROUP = "analytics-service"
 
 
-class AnalyticsService:
+class AnalyticsService(TransactionalService):
     """Counts and revenue, kept with each event's tracking row in one transaction."""
 
     def __init__(
         self, engine: Engine, *, group: str = GROUP, clock: Callable[[], datetime] = utc_now
     ) -> None:
-        self._engine = engine
+        super().__init__(engine, clock=clock)
         self._group = group
-        self._clock = clock
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._engine, clock=self._clock)
 
     def record(self, event: PaymentEvent) -> bool:
         """Add ``event`` to the totals; False if it was counted before."""

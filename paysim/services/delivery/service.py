@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from paysim.domain.clock import utc_now
 from paysim.domain.delivery_schedule import CourierSimulation, Timer
@@ -41,6 +41,7 @@ from paysim.services.delivery import repository as repo
 from paysim.services.delivery.repository import Delivery, DeliveryNotFoundError
 from paysim.store.audit_trail import TransitionRow
 from paysim.store.tracked import tracked
+from paysim.store.transactional_service import TransactionalService
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class DeliveryDetails:
     history: list[TransitionRow]
 
 
-class DeliveryService:
+class DeliveryService(TransactionalService):
     """Simulated couriers: state, events and timers committed together."""
 
     def __init__(
@@ -68,13 +69,9 @@ class DeliveryService:
         group: str = GROUP,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self._engine = engine
+        super().__init__(engine, clock=clock)
         self._simulation = simulation
         self._group = group
-        self._clock = clock
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._engine, clock=self._clock)
 
     def assign_courier(self, event: OrderEvent) -> None:
         """ORDER_CREATED: one delivery per order, with its seeded courier."""
@@ -203,11 +200,6 @@ class DeliveryService:
                 repo.timer_of(uow.connection, delivery.id),
                 repo.audit.lines(uow.connection, delivery.id),
             )
-
-    def check_store(self) -> None:
-        """Reads the store: a broken database fails the health check."""
-        with self._engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
 
     def backlog(self) -> tuple[int, int]:
         """(outbox rows unpublished, courier steps pending), for the gauges."""

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from paysim.domain.clock import utc_now
 from paysim.domain.events import AnyEvent, DeliveryEvent
@@ -20,6 +20,7 @@ from paysim.services.notification import repository as repo
 from paysim.services.notification.messages import Message, messages_for
 from paysim.services.notification.repository import Notification
 from paysim.store.tracked import tracked
+from paysim.store.transactional_service import TransactionalService
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -27,18 +28,14 @@ log = logging.getLogger(__name__)
 GROUP = "notification-service"
 
 
-class NotificationService:
+class NotificationService(TransactionalService):
     """Records the messages each event causes, once."""
 
     def __init__(
         self, engine: Engine, *, group: str = GROUP, clock: Callable[[], datetime] = utc_now
     ) -> None:
-        self._engine = engine
+        super().__init__(engine, clock=clock)
         self._group = group
-        self._clock = clock
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._engine, clock=self._clock)
 
     def notify(self, event: AnyEvent) -> int:
         """Send (record) the messages of ``event``; returns how many were new."""
@@ -92,8 +89,3 @@ class NotificationService:
     def counts_by_channel(self) -> dict[str, int]:
         with self._engine.connect() as conn:
             return repo.counts_by_channel(conn)
-
-    def check_store(self) -> None:
-        """Reads the store: a broken database fails the health check."""
-        with self._engine.connect() as conn:
-            conn.execute(text("SELECT 1"))

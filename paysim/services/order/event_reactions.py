@@ -79,7 +79,7 @@ def _offer(
             cause=event.event_type.value,
             note=transition.reason,
             event_id=str(event.event_id),
-            now=service.clock(),
+            now=service.now(),
         )
         return order
     if attempt is not None:
@@ -108,7 +108,7 @@ def on_payment_event(service: OrderService, uow: UnitOfWork, event: PaymentEvent
             cause=kind.value,
             note=f"payment {event.payment_id} is not the order's",
             event_id=str(event.event_id),
-            now=service.clock(),
+            now=service.now(),
         )
     elif kind is PaymentEventType.PAYMENT_REFUNDED:
         refunded = order.refunded + Money(event.refund_amount_minor or 0, order.total.currency)
@@ -138,7 +138,7 @@ def _on_initiated(
     if amount is None or event.payment_id is None:
         raise PermanentError(f"PAYMENT_INITIATED {event.event_id} lacks paymentId or amount")
     if order is None:
-        now = service.clock()
+        now = service.now()
         repo.insert_order(
             uow.connection,
             Order(
@@ -235,7 +235,7 @@ def _refund_unplaceable(
     if order is None:
         # Its creation failed (PAYMENT_INITIATED was dead-lettered): record the order as
         # being refunded, so that it is seen to end, and ask for the money back.
-        now = service.clock()
+        now = service.now()
         order = repo.insert_order(
             uow.connection,
             Order(

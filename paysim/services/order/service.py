@@ -33,6 +33,7 @@ from paysim.services.order import repository as repo
 from paysim.services.order.order_events import order_event
 from paysim.services.order.payment_client import PaymentClient
 from paysim.services.order.repository import Order
+from paysim.store.transactional_service import TransactionalService
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 SOURCE = "order-service"
 
 
-class OrderService:
+class OrderService(TransactionalService):
     """Orders, moved by commands here and by events in ``event_reactions``."""
 
     def __init__(
@@ -52,14 +53,10 @@ class OrderService:
         deadlines: saga.Deadlines = saga.DEFAULT_DEADLINES,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self._engine = engine
+        super().__init__(engine, clock=clock)
         self.payments = payments
         self.faults = faults
         self.deadlines = deadlines
-        self.clock = clock
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._engine, clock=self.clock)
 
     def get(self, order_id: int) -> Order:
         with self.uow() as uow:
@@ -82,7 +79,7 @@ class OrderService:
         status change can leave its event unowed.
         """
         moved = repo.save(
-            uow.connection, before, after, cause=cause, event_id=event_id, now=self.clock()
+            uow.connection, before, after, cause=cause, event_id=event_id, now=self.now()
         )
         event_type = order_event_on_enter(after.status) if after.status != before.status else None
         if event_type is not None:
@@ -111,7 +108,7 @@ class OrderService:
     def _note_compensation(
         self, uow: UnitOfWork, order: Order, kind: str, reason: str, amount_minor: int | None
     ) -> None:
-        now = self.clock()
+        now = self.now()
         repo.record_compensation(
             uow.connection,
             order,
@@ -188,7 +185,7 @@ class OrderService:
 
     def sweep_deadlines(self) -> int:
         """Compensate orders stuck past their deadline; returns how many were."""
-        now = self.clock()
+        now = self.now()
         with self.uow() as uow:
             candidates = repo.waiting(
                 uow.connection, set(self.deadlines.by_status()), now - self.deadlines.shortest

@@ -30,6 +30,7 @@ from paysim.services.payment import repository as repo
 from paysim.services.payment.payment_events import payment_event
 from paysim.services.payment.repository import Payment
 from paysim.services.payment.tables import instance
+from paysim.store.transactional_service import TransactionalService
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -54,19 +55,15 @@ class ConfirmResult:
     declined: CardDeclinedError | None = None
 
 
-class PaymentService:
+class PaymentService(TransactionalService):
     """Payments against Stripe, with state and events committed together."""
 
     def __init__(
         self, engine: Engine, gateway: StripeGateway, *, clock: Callable[[], datetime] = utc_now
     ) -> None:
-        self._engine = engine
+        super().__init__(engine, clock=clock)
         self._gateway = gateway
-        self._clock = clock
         self._namespace: str | None = None
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._engine, clock=self._clock)
 
     @property
     def namespace(self) -> str:
@@ -79,9 +76,6 @@ class PaymentService:
                     uow.connection.execute(insert(instance).values(namespace=found))
             self._namespace = str(found)
         return self._namespace
-
-    def now(self) -> datetime:
-        return self._clock()
 
     def get(self, payment_id: int) -> Payment:
         with self.uow() as uow:
