@@ -7,8 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from paysim.api.errors import install
-from paysim.api.operational_routes import DeadWorkers, install_operational_routes, no_dead_workers
+from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
 from paysim.services.analytics.analytics_metrics import refresh_gauges
 from paysim.services.analytics.service import AnalyticsService
 
@@ -17,10 +16,8 @@ def create_app(
     service: AnalyticsService, *, dead_workers: DeadWorkers = no_dead_workers
 ) -> FastAPI:
     """The app over a built service; ``paysim.bootstrap.analytics`` does the building."""
-    app = FastAPI(title="paysim analytics service", version="1")
-    install(app)
     gauges = partial(refresh_gauges, service)
-    install_operational_routes(app, service.check_store, gauges, dead_workers)
+    app = service_app("paysim analytics service", service.check_store, gauges, dead_workers)
 
     @app.get("/api/analytics/summary")
     def summary() -> dict[str, Any]:

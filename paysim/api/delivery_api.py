@@ -7,8 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from paysim.api.errors import install
-from paysim.api.operational_routes import DeadWorkers, install_operational_routes, no_dead_workers
+from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
 from paysim.errors import PaysimError
 from paysim.services.delivery.delivery_metrics import refresh_gauges
 from paysim.services.delivery.repository import DeliveryNotFoundError
@@ -39,10 +38,10 @@ def delivery_view(details: DeliveryDetails) -> dict[str, Any]:
 
 def create_app(service: DeliveryService, *, dead_workers: DeadWorkers = no_dead_workers) -> FastAPI:
     """The app over a built service; ``paysim.bootstrap.delivery`` does the building."""
-    app = FastAPI(title="paysim delivery service", version="1")
-    install(app, STATUSES)
     gauges = partial(refresh_gauges, service)
-    install_operational_routes(app, service.check_store, gauges, dead_workers)
+    app = service_app(
+        "paysim delivery service", service.check_store, gauges, dead_workers, statuses=STATUSES
+    )
 
     @app.get("/api/deliveries/{order_id}")
     def get_delivery(order_id: int) -> dict[str, Any]:

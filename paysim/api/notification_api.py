@@ -7,8 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
 
-from paysim.api.errors import install
-from paysim.api.operational_routes import DeadWorkers, install_operational_routes, no_dead_workers
+from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
 from paysim.services.notification.notification_metrics import refresh_gauges
 from paysim.services.notification.repository import DEFAULT_LIMIT, MAX_LIMIT
 from paysim.services.notification.service import NotificationService
@@ -18,10 +17,8 @@ def create_app(
     service: NotificationService, *, dead_workers: DeadWorkers = no_dead_workers
 ) -> FastAPI:
     """The app over a built service; ``paysim.bootstrap.notification`` does the building."""
-    app = FastAPI(title="paysim notification service", version="1")
-    install(app)
     gauges = partial(refresh_gauges, service)
-    install_operational_routes(app, service.check_store, gauges, dead_workers)
+    app = service_app("paysim notification service", service.check_store, gauges, dead_workers)
 
     @app.get("/api/notifications")
     def list_notifications(

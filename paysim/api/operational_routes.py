@@ -1,4 +1,5 @@
-"""The routes every service's app serves beside its own: ``/metrics`` and ``/healthz``.
+"""What every service's app has beside its own routes: paysim errors answered as JSON,
+``/metrics`` and ``/healthz``; ``service_app`` makes an app with all of them.
 
 ``/metrics`` refreshes the service's gauges from its store, then renders the process's
 Prometheus registry. ``/healthz`` answers 200 when the store can be read and every
@@ -8,11 +9,14 @@ it 503, naming the worker, so a supervisor sees a service that only half runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from paysim.api.errors import install
+from paysim.errors import PaysimError
 
 DeadWorkers = Callable[[], Sequence[str]]
 """Names the process's background workers that stopped while it still runs."""
@@ -45,3 +49,18 @@ def install_operational_routes(
         if dead:
             return JSONResponse({"status": "worker stopped", "deadWorkers": dead}, 503)
         return JSONResponse({"status": "ok"})
+
+
+def service_app(
+    title: str,
+    health_check: Callable[[], object],
+    refresh_gauges: Callable[[], object] | None = None,
+    dead_workers: DeadWorkers = no_dead_workers,
+    *,
+    statuses: Mapping[type[PaysimError], int] | None = None,
+) -> FastAPI:
+    """A service's app, ready for its own routes; ``statuses``: its own errors' codes."""
+    app = FastAPI(title=title, version="1")
+    install(app, statuses)
+    install_operational_routes(app, health_check, refresh_gauges, dead_workers)
+    return app

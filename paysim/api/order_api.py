@@ -8,8 +8,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from paysim.api.errors import install
-from paysim.api.operational_routes import DeadWorkers, install_operational_routes, no_dead_workers
+from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
 from paysim.domain.order_state import RestaurantMove
 from paysim.errors import PaysimError
 from paysim.services.faults import fault_router
@@ -43,9 +42,9 @@ def order_view(order: Order) -> dict[str, Any]:
 
 
 def create_app(service: OrderService, *, dead_workers: DeadWorkers = no_dead_workers) -> FastAPI:
-    app = FastAPI(title="paysim order service", version="1")
-    install(app, STATUSES)
-    install_operational_routes(app, service.check_store, dead_workers=dead_workers)
+    app = service_app(
+        "paysim order service", service.check_store, dead_workers=dead_workers, statuses=STATUSES
+    )
     app.include_router(fault_router(service.faults))
 
     @app.get("/api/orders")

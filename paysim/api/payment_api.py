@@ -12,8 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from paysim.api.errors import install
-from paysim.api.operational_routes import DeadWorkers, install_operational_routes, no_dead_workers
+from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
 from paysim.domain.money import Money
 from paysim.domain.status import PaymentMethod
 from paysim.errors import PaysimError
@@ -121,10 +120,10 @@ def create_app(
     dead_workers: DeadWorkers = no_dead_workers,
 ) -> FastAPI:
     """The app over a built service; ``paysim.bootstrap`` does the building."""
-    app = FastAPI(title="paysim payment service", version="1")
-    install(app, STATUSES)
     gauges = partial(refresh_gauges, service)
-    install_operational_routes(app, service.check_store, gauges, dead_workers)
+    app = service_app(
+        "paysim payment service", service.check_store, gauges, dead_workers, statuses=STATUSES
+    )
 
     @app.post("/api/payments/create-intent", status_code=201)
     def create_intent(

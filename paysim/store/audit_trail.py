@@ -103,6 +103,30 @@ class AuditTrail:
             )
         )
 
+    def record_move(
+        self,
+        conn: Connection,
+        subject_id: int,
+        from_status: StrEnum,
+        to_status: StrEnum,
+        *,
+        cause: str,
+        event_id: str | None,
+        now: datetime,
+    ) -> None:
+        """An applied move's line, if the status did change (saving other fields is not one)."""
+        if to_status != from_status:
+            self.record(
+                conn,
+                subject_id,
+                from_status,
+                to_status,
+                applied=True,
+                cause=cause,
+                event_id=event_id,
+                now=now,
+            )
+
     def lines(self, conn: Connection, subject_id: int) -> list[TransitionRow]:
         """A subject's lines, oldest first."""
         query = self._table.select().where(self._subject == subject_id).order_by(self._table.c.id)

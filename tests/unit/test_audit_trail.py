@@ -55,12 +55,22 @@ def test_lines_are_written_in_the_callers_transaction_and_read_back_in_order(
             now=T0,
         )
         trail.record(conn, 8, None, OrderStatus.PENDING, applied=True, cause="other", now=T0)
+        # A save that keeps the status is no move: no line.
+        trail.record_move(
+            conn, 8, OrderStatus.PENDING, OrderStatus.PENDING, cause="x", event_id=None, now=T0
+        )
+        trail.record_move(
+            conn, 8, OrderStatus.PENDING, OrderStatus.CONFIRMED, cause="y", event_id="e", now=T0
+        )
     with engine.connect() as conn:
         lines = trail.lines(conn, 7)
     assert [(line.from_status, line.to_status, line.applied) for line in lines] == [
         (None, "PENDING", True),
         ("PENDING", "COMPLETED", False),
     ]
+    with engine.connect() as conn:
+        moves = [(line.to_status, line.cause, line.event_id) for line in trail.lines(conn, 8)]
+    assert moves == [("PENDING", "other", None), ("CONFIRMED", "y", "e")]
     assert lines[1].view() == {
         "from": "PENDING",
         "to": "COMPLETED",

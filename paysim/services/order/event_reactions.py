@@ -138,25 +138,8 @@ def _on_initiated(
     if amount is None or event.payment_id is None:
         raise PermanentError(f"PAYMENT_INITIATED {event.event_id} lacks paymentId or amount")
     if order is None:
-        now = service.now()
-        repo.insert_order(
-            uow.connection,
-            Order(
-                order_id=event.order_id,
-                user_id=event.user_id,
-                payment_id=event.payment_id,
-                payment_attempt=None,
-                total=amount,
-                status=OrderStatus.PAYMENT_PENDING,
-                captured=Money(0, amount.currency),
-                refunded=Money(0, amount.currency),
-                reason=None,
-                created_at=now,
-                status_changed_at=now,
-                compensated_at=None,
-            ),
-            cause=event.event_type.value,
-            event_id=str(event.event_id),
+        _create_order(
+            service, uow, event, OrderStatus.PAYMENT_PENDING, captured=Money(0, amount.currency)
         )
     elif order.status in UNPAID and order.payment_id != event.payment_id:
         # A new payment for an order whose previous one failed: the order follows it.
@@ -218,6 +201,44 @@ def _on_completed(
     )
 
 
+def _create_order(
+    service: OrderService,
+    uow: UnitOfWork,
+    event: PaymentEvent,
+    status: OrderStatus,
+    *,
+    captured: Money,
+    attempt: int | None = None,
+    reason: str | None = None,
+) -> Order:
+    """The order a payment event is the first news of, created in ``status``.
+
+    Creation publishes nothing: PAYMENT_PENDING owes no event, and an order created
+    CANCELLING was never announced, so there is no one to tell it is cancelled.
+    """
+    assert event.amount is not None
+    now = service.now()
+    return repo.insert_order(
+        uow.connection,
+        Order(
+            order_id=event.order_id,
+            user_id=event.user_id,
+            payment_id=event.payment_id,
+            payment_attempt=attempt,
+            total=event.amount,
+            status=status,
+            captured=captured,
+            refunded=Money(0, event.amount.currency),
+            reason=reason,
+            created_at=now,
+            status_changed_at=now,
+            compensated_at=None,
+        ),
+        cause=event.event_type.value,
+        event_id=str(event.event_id),
+    )
+
+
 def _paid(order: Order, payment_id: int, captured: Money) -> Order:
     return replace(order, status=OrderStatus.PENDING, payment_id=payment_id, captured=captured)
 
@@ -235,25 +256,14 @@ def _refund_unplaceable(
     if order is None:
         # Its creation failed (PAYMENT_INITIATED was dead-lettered): record the order as
         # being refunded, so that it is seen to end, and ask for the money back.
-        now = service.now()
-        order = repo.insert_order(
-            uow.connection,
-            Order(
-                order_id=event.order_id,
-                user_id=event.user_id,
-                payment_id=event.payment_id,
-                payment_attempt=event.attempt,
-                total=event.amount,
-                status=OrderStatus.CANCELLING,
-                captured=event.amount,
-                refunded=Money(0, event.amount.currency),
-                reason="order was never created",
-                created_at=now,
-                status_changed_at=now,
-                compensated_at=None,
-            ),
-            cause=event.event_type.value,
-            event_id=str(event.event_id),
+        order = _create_order(
+            service,
+            uow,
+            event,
+            OrderStatus.CANCELLING,
+            captured=event.amount,
+            attempt=event.attempt,
+            reason="order was never created",
         )
         command = saga.on_order_creation_failed(
             saga.PaymentRef(event.payment_id, event.order_id, event.amount)

@@ -134,17 +134,15 @@ def save(
             compensated_at=changed.compensated_at,
         )
     )
-    if changed.status != before.status:
-        audit.record(
-            conn,
-            before.order_id,
-            before.status,
-            changed.status,
-            applied=True,
-            cause=cause,
-            event_id=event_id,
-            now=now,
-        )
+    audit.record_move(
+        conn,
+        before.order_id,
+        before.status,
+        changed.status,
+        cause=cause,
+        event_id=event_id,
+        now=now,
+    )
     return changed
 
 

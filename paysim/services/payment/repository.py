@@ -180,17 +180,9 @@ def save(
             status_changed_at=changed.status_changed_at,
         )
     )
-    if changed.status != before.status:
-        audit.record(
-            conn,
-            before.id,
-            before.status,
-            changed.status,
-            applied=True,
-            cause=cause,
-            event_id=event_id,
-            now=now,
-        )
+    audit.record_move(
+        conn, before.id, before.status, changed.status, cause=cause, event_id=event_id, now=now
+    )
     return changed
 
 
