@@ -18,6 +18,12 @@ from paysim.store import create_engine_for, create_schema, sqlite_url
 
 START = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 STEP_S = 10.0
+WHOLE_RUN = [
+    DeliveryStatus.ASSIGNED,
+    DeliveryStatus.PICKED_UP,
+    DeliveryStatus.IN_TRANSIT,
+    DeliveryStatus.DELIVERED,
+]
 
 
 class FakeClock:
@@ -154,12 +160,7 @@ def test_a_courier_is_assigned_waits_for_the_food_then_delivers_step_by_step(
         assert service.details(501).delivery.status is timer.next_status
 
     events = _published(service)
-    assert [e.status for e in events] == [
-        DeliveryStatus.ASSIGNED,
-        DeliveryStatus.PICKED_UP,
-        DeliveryStatus.IN_TRANSIT,
-        DeliveryStatus.DELIVERED,
-    ]
+    assert [e.status for e in events] == WHOLE_RUN
     assert [e.previous_status for e in events] == [
         None,
         DeliveryStatus.ASSIGNED,
@@ -227,12 +228,7 @@ def test_ready_for_pickup_before_order_created_assigns_then_and_there(
     service.assign_courier(_order(OrderEventType.ORDER_CREATED))  # the late one
     _drive(service, clock, 4 * STEP_S)
     statuses = [e.status for e in _published(service)]
-    assert statuses == [
-        DeliveryStatus.ASSIGNED,
-        DeliveryStatus.PICKED_UP,
-        DeliveryStatus.IN_TRANSIT,
-        DeliveryStatus.DELIVERED,
-    ]
+    assert statuses == WHOLE_RUN
 
 
 def test_cancel_before_order_created_sends_no_courier_and_no_event(
@@ -272,12 +268,7 @@ def test_timers_survive_a_restart_on_the_same_database(tmp_path: Path, clock: Fa
     restarted = _service(tmp_path, "delivery", clock)  # a new process, same file
     _drive(restarted, clock, 3 * STEP_S)
     statuses = [e.status for e in _published(restarted)]
-    assert statuses == [
-        DeliveryStatus.ASSIGNED,
-        DeliveryStatus.PICKED_UP,
-        DeliveryStatus.IN_TRANSIT,
-        DeliveryStatus.DELIVERED,
-    ]
+    assert statuses == WHOLE_RUN
 
 
 def test_the_unit_of_work_keeps_the_tracking_row_with_the_state(

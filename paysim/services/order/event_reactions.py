@@ -134,19 +134,17 @@ def on_payment_event(service: OrderService, uow: UnitOfWork, event: PaymentEvent
 def _on_initiated(
     service: OrderService, uow: UnitOfWork, order: Order | None, event: PaymentEvent
 ) -> None:
-    amount = event.amount
-    if amount is None or event.payment_id is None:
-        raise PermanentError(f"PAYMENT_INITIATED {event.event_id} lacks paymentId or amount")
+    payment_id, amount = _payment_of(event)
     if order is None:
         _create_order(
             service, uow, event, OrderStatus.PAYMENT_PENDING, captured=Money(0, amount.currency)
         )
-    elif order.status in UNPAID and order.payment_id != event.payment_id:
+    elif order.status in UNPAID and order.payment_id != payment_id:
         # A new payment for an order whose previous one failed: the order follows it.
         service.move(
             uow,
             order,
-            replace(order, payment_id=event.payment_id, payment_attempt=None, total=amount),
+            replace(order, payment_id=payment_id, payment_attempt=None, total=amount),
             cause="new payment",
             event_id=str(event.event_id),
         )
@@ -155,10 +153,8 @@ def _on_initiated(
 def _on_completed(
     service: OrderService, uow: UnitOfWork, order: Order | None, event: PaymentEvent
 ) -> None:
-    captured = event.amount
-    if captured is None or event.payment_id is None:
-        raise PermanentError(f"PAYMENT_COMPLETED {event.event_id} lacks paymentId or amount")
-    ref = saga.PaymentRef(event.payment_id, event.order_id, captured)
+    payment_id, captured = _payment_of(event)
+    ref = saga.PaymentRef(payment_id, event.order_id, captured)
     paid_by = order.payment_id if order is not None and order.status in PAID else None
     compensation = saga.on_payment_completed(ref, order.status if order else None, paid_by=paid_by)
     if order is None or compensation is not None:
@@ -166,39 +162,35 @@ def _on_completed(
         return
     try:
         service.faults.check("place-order", order.order_id)
+        unplaceable: PermanentError | None = None
     except PermanentError as failure:
-        # The plan's compensation: paid, but the order could not be placed -> refund.
-        placed = _offer(
-            service,
-            uow,
-            order,
-            _paid(order, event.payment_id, captured),
-            event=event,
-            attempt=event.attempt,
-        )
-        cancelling = service.move(
-            uow,
-            placed,
-            replace(
-                placed,
-                status=OrderStatus.CANCELLING,
-                reason=f"order could not be placed: {failure}",
-            ),
-            cause="placement failed",
-            event_id=str(event.event_id),
-        )
-        command = saga.on_order_placement_failed(ref)
-        if command is not None:
-            service.request_refund(uow, cancelling, command)
+        unplaceable = failure
+    paid = replace(order, status=OrderStatus.PENDING, payment_id=payment_id, captured=captured)
+    placed = _offer(service, uow, order, paid, event=event, attempt=event.attempt)
+    if unplaceable is None:
         return
-    _offer(
-        service,
+    # The plan's compensation: paid, but the order could not be placed -> refund.
+    cancelling = service.move(
         uow,
-        order,
-        _paid(order, event.payment_id, captured),
-        event=event,
-        attempt=event.attempt,
+        placed,
+        replace(
+            placed,
+            status=OrderStatus.CANCELLING,
+            reason=f"order could not be placed: {unplaceable}",
+        ),
+        cause="placement failed",
+        event_id=str(event.event_id),
     )
+    command = saga.on_order_placement_failed(ref)
+    if command is not None:
+        service.request_refund(uow, cancelling, command)
+
+
+def _payment_of(event: PaymentEvent) -> tuple[int, Money]:
+    """The payment id and amount an INITIATED or COMPLETED event cannot do without."""
+    if event.amount is None or event.payment_id is None:
+        raise PermanentError(f"{event.event_type} {event.event_id} lacks paymentId or amount")
+    return event.payment_id, event.amount
 
 
 def _create_order(
@@ -237,10 +229,6 @@ def _create_order(
         cause=event.event_type.value,
         event_id=str(event.event_id),
     )
-
-
-def _paid(order: Order, payment_id: int, captured: Money) -> Order:
-    return replace(order, status=OrderStatus.PENDING, payment_id=payment_id, captured=captured)
 
 
 def _refund_unplaceable(
