@@ -50,6 +50,6 @@ class AnalyticsService(TransactionalService):
         return part
 
     def totals(self) -> Totals:
-        """Everything counted so far (also the health check: it reads the store)."""
+        """Everything counted so far."""
         with self._engine.connect() as conn:
             return repo.totals(conn)
