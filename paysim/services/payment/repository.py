@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from paysim.domain.clock import as_utc
 from paysim.domain.money import Money
-from paysim.domain.status import PaymentMethod, PaymentStatus
+from paysim.domain.status import PaymentMethod, PaymentStatus, RefundStatus
 from paysim.errors import PermanentError
 from paysim.services.payment.tables import (
     order_numbers,
@@ -190,7 +190,7 @@ def pending_refunds_minor(conn: Connection, payment_id: int) -> int:
     """Refunds asked for but not finished: reserved, so two requests cannot overdraw."""
     total = conn.execute(
         select(func.coalesce(func.sum(refunds.c.amount_minor), 0)).where(
-            refunds.c.payment_id == payment_id, refunds.c.status == "PENDING"
+            refunds.c.payment_id == payment_id, refunds.c.status == RefundStatus.PENDING.value
         )
     ).scalar_one()
     return int(total)

@@ -73,7 +73,7 @@ refunds = Table(
     # One logical refund, however often it is retried: also Stripe's idempotency key.
     Column("request_id", String(255), nullable=False, unique=True),
     Column("amount_minor", BigInteger, nullable=False),
-    Column("status", String(16), nullable=False),  # PENDING, SUCCEEDED, FAILED
+    Column("status", String(16), nullable=False),  # a RefundStatus
     Column("reason", Text, nullable=True),
     Column("stripe_refund_id", String(255), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
