@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
-from paysim.bootstrap.common import ServiceProcess, consumer_workers, service_engine
+from paysim.bootstrap.common import ServiceProcess, consumer_only_process, service_engine
 from paysim.config import Settings
 from paysim.domain.clock import utc_now
 from paysim.services.analytics import payment_consumer
@@ -27,14 +28,8 @@ def build_process(
     """``group``: the consumer group (tests give each run its own)."""
     from paysim.api.analytics_api import create_app
 
-    service = AnalyticsService(
-        service_engine(settings, SERVICE, db_url, metadata), group=group, clock=clock
-    )
-    process = ServiceProcess()
-    process.app = create_app(service, dead_workers=process.dead_workers)
-    if with_consumer:
-        handler = payment_consumer.analytics_handler(service)
-        process.workers += consumer_workers(
-            bootstrap_servers, group, payment_consumer.TOPICS, handler
-        )
-    return process
+    engine = service_engine(settings, SERVICE, db_url, metadata)
+    service = AnalyticsService(engine, group=group, clock=clock)
+    handler = payment_consumer.analytics_handler(service) if with_consumer else None
+    app = partial(create_app, service)
+    return consumer_only_process(app, bootstrap_servers, group, payment_consumer.TOPICS, handler)

@@ -135,6 +135,22 @@ def consumer_workers(
     ]
 
 
+def consumer_only_process(
+    create_app: Callable[..., FastAPI],
+    bootstrap_servers: str,
+    group: str,
+    topics: Iterable[str],
+    handler: Handler | None,
+) -> ServiceProcess:
+    """A process that publishes nothing: the app ``create_app(dead_workers=...)`` makes,
+    and a consumer in ``group`` unless ``handler`` is None."""
+    process = ServiceProcess()
+    process.app = create_app(dead_workers=process.dead_workers)
+    if handler is not None:
+        process.workers += consumer_workers(bootstrap_servers, group, topics, handler)
+    return process
+
+
 def build_relay_process(
     settings: Settings, *, service: str, bootstrap_servers: str, db_url: str | None = None
 ) -> ServiceProcess:
