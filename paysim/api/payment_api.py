@@ -14,6 +14,7 @@ from pydantic.alias_generators import to_camel
 
 from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
 from paysim.domain.money import Money
+from paysim.domain.order_ids import CLIENT_ORDER_IDS, OrderIdTakenError
 from paysim.domain.status import PaymentMethod
 from paysim.errors import PaysimError
 from paysim.gateway.stripe_gateway import CardDeclinedError
@@ -29,6 +30,7 @@ from paysim.services.payment.service import (
 
 STATUSES: dict[type[PaysimError], int] = {
     PaymentNotFoundError: 404,
+    OrderIdTakenError: 409,
     ConfirmationInProgressError: 409,
     NotRefundableError: 409,
     webhook_handler.WebhookRejectedError: 400,
@@ -63,7 +65,15 @@ class CreateIntentRequest(AmountFields):
     user_id: int = Field(gt=0)
     currency: str = Field(min_length=3, max_length=3, examples=["usd"])
     payment_method: PaymentMethod = PaymentMethod.CARD
-    order_id: int | None = Field(default=None, gt=0)
+    order_id: int | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "Omit it: one is generated. A new order's own id must lie in "
+            f"{CLIENT_ORDER_IDS.start}..{CLIENT_ORDER_IDS.stop - 1}; an id already used "
+            "may be named again only by the same userId (a new payment for that order)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _positive_amount(self) -> CreateIntentRequest:

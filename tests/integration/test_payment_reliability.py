@@ -20,6 +20,7 @@ import pytest
 from paysim.bus.producer import EventProducer
 from paysim.bus.reader import read_records, wait_for_records
 from paysim.domain.events import PaymentEvent, PaymentEventType
+from paysim.domain.order_ids import CLIENT_ORDER_IDS
 from paysim.infra import processes
 from paysim.services.launcher import ServiceUrls
 from paysim.services.payment import refund_consumer
@@ -298,7 +299,7 @@ def test_a_relay_killed_between_commit_and_publish_loses_and_duplicates_nothing(
     poll(lambda: RELAY_STARTED in relay_log.read_text(), "the relay to start")
     os.kill(relay.pid, signal.SIGSTOP)
     # Order ids of their own: this database's counter would repeat the main service's.
-    first = int(time.time() * 1000) % 10**9 * 10
+    first = CLIENT_ORDER_IDS.start + int(time.time() * 1000) % 10**9 * 10
     orders = [paid(api, f"{10 + i}.00", orderId=first + i)["orderId"] for i in range(3)]
     os.killpg(relay.pid, signal.SIGKILL)  # a real crash: no flush, no goodbye
     mine = {str(o) for o in orders}
