@@ -46,6 +46,11 @@ def _placed(services: ServiceUrls, amount: str) -> Any:
     return payment
 
 
+def _compensation_reasons(order_api: str, order_id: int) -> list[str]:
+    compensations = httpx.get(f"{order_api}/api/compensations", timeout=10).json()
+    return [c["reason"] for c in compensations if c["orderId"] == order_id]
+
+
 def test_payment_completed_places_the_order_and_publishes_order_created(
     services: ServiceUrls, bootstrap_servers: str
 ) -> None:
@@ -174,6 +179,25 @@ def test_a_payment_stuck_pending_past_its_deadline_is_cancelled(services: Servic
     assert any(
         c["orderId"] == order_id and c["reason"] == "payment_deadline" for c in compensations
     ), compensations
+
+
+def test_a_paid_order_the_restaurant_never_accepts_is_rejected_and_refunded(
+    services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str
+) -> None:
+    payment = _placed(services, "27.30")
+    order_id = payment["orderId"]
+    # The restaurant never answers: past its deadline (20 s in tests) the order is
+    # rejected on its behalf and the money goes back.
+    order = wait_for_order(services.order_api, order_id, "REFUNDED", timeout_s=60)
+    assert "did not accept the order" in (order["reason"] or "")
+    assert [h["to"] for h in order["history"] if h["applied"]][-2:] == ["CANCELLING", "REFUNDED"]
+    _wait_payment(services.payment_api, payment["paymentId"], "REFUNDED")
+    [refund] = emulator.ledger().refunds_for(payment["stripePaymentIntentId"])
+    assert (refund.amount, refund.status) == (2730, "succeeded")
+    assert _compensation_reasons(services.order_api, order_id) == ["restaurant_deadline"]
+    # Rejected like a restaurant's own rejection: the courier is told to stand down.
+    [cancelled] = events_of_order(bootstrap_servers, "order-cancelled", order_id)
+    assert cancelled.event_type is OrderEventType.ORDER_CANCELLED
 
 
 def test_a_full_refund_through_the_payment_api_cancels_the_order_and_its_courier(
