@@ -8,13 +8,14 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from paysim.api.errors import install
+from paysim.domain.bounds import MAX_BODY_BYTES
 from paysim.services.analytics.analytics_metrics import refresh_gauges
 from paysim.services.analytics.service import AnalyticsService
 
 
 def create_app(service: AnalyticsService) -> FastAPI:
     """The app over a built service; ``paysim.bootstrap.analytics`` does the building."""
-    app = FastAPI(title="paysim analytics service", version="1")
+    app = FastAPI(title="paysim analytics service", version="1", max_body_size=MAX_BODY_BYTES)
     install(app)
 
     @app.get("/api/analytics/summary")

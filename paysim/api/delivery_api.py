@@ -8,6 +8,8 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from paysim.api.errors import install
+from paysim.api.params import PathId
+from paysim.domain.bounds import MAX_BODY_BYTES
 from paysim.errors import PaysimError
 from paysim.services.delivery.delivery_metrics import refresh_gauges
 from paysim.services.delivery.repository import DeliveryNotFoundError
@@ -49,11 +51,11 @@ def delivery_view(details: DeliveryDetails) -> dict[str, Any]:
 
 def create_app(service: DeliveryService) -> FastAPI:
     """The app over a built service; ``paysim.bootstrap.delivery`` does the building."""
-    app = FastAPI(title="paysim delivery service", version="1")
+    app = FastAPI(title="paysim delivery service", version="1", max_body_size=MAX_BODY_BYTES)
     install(app, STATUSES)
 
     @app.get("/api/deliveries/{order_id}")
-    def get_delivery(order_id: int) -> dict[str, Any]:
+    def get_delivery(order_id: PathId) -> dict[str, Any]:
         return delivery_view(service.details(order_id))
 
     @app.get("/metrics")

@@ -13,7 +13,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from paysim.api.errors import install
-from paysim.domain.money import Money
+from paysim.api.params import ListLimit, PathId
+from paysim.domain.bounds import (
+    MAX_AMOUNT_DIGITS,
+    MAX_AMOUNT_MINOR,
+    MAX_BODY_BYTES,
+    MAX_ID,
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    MAX_REASON_LENGTH,
+    MAX_STRIPE_ID_LENGTH,
+)
+from paysim.domain.money import MAX_DECIMALS, Money
 from paysim.domain.status import PaymentMethod
 from paysim.errors import PaysimError
 from paysim.gateway.stripe_gateway import CardDeclinedError
@@ -42,8 +52,17 @@ class CamelModel(BaseModel):
 class AmountFields(CamelModel):
     """An amount as the plan's decimal ``amount`` or as exact ``amountMinor``; never both."""
 
-    amount: Decimal | None = Field(default=None, description="Major units, e.g. 25.99")
-    amount_minor: int | None = Field(default=None, description="Minor units, e.g. 2599")
+    # The bounds are checked on the text before any arithmetic; the currency's own
+    # decimals and the exact ceiling are checked by ``Money.from_decimal``.
+    amount: Decimal | None = Field(
+        default=None,
+        max_digits=MAX_AMOUNT_DIGITS,
+        decimal_places=MAX_DECIMALS,
+        description="Major units, e.g. 25.99",
+    )
+    amount_minor: int | None = Field(
+        default=None, ge=1, le=MAX_AMOUNT_MINOR, description="Minor units, e.g. 2599"
+    )
 
     def money(self, currency: str) -> Money | None:
         if self.amount_minor is not None:
@@ -60,10 +79,10 @@ class AmountFields(CamelModel):
 
 
 class CreateIntentRequest(AmountFields):
-    user_id: int = Field(gt=0)
+    user_id: int = Field(gt=0, le=MAX_ID)
     currency: str = Field(min_length=3, max_length=3, examples=["usd"])
     payment_method: PaymentMethod = PaymentMethod.CARD
-    order_id: int | None = Field(default=None, gt=0)
+    order_id: int | None = Field(default=None, gt=0, le=MAX_ID)
 
     @model_validator(mode="after")
     def _positive_amount(self) -> CreateIntentRequest:
@@ -76,15 +95,20 @@ class CreateIntentRequest(AmountFields):
 
 
 class ConfirmRequest(CamelModel):
-    payment_method_id: str = Field(min_length=1, examples=["pm_card_visa"])
+    payment_method_id: str = Field(
+        min_length=1, max_length=MAX_STRIPE_ID_LENGTH, examples=["pm_card_visa"]
+    )
 
 
 class CancelRequest(CamelModel):
-    reason: str = Field(default="requested_by_customer", min_length=1)
+    reason: str = Field(default="requested_by_customer", min_length=1, max_length=MAX_REASON_LENGTH)
 
 
 class RefundRequest(AmountFields):
-    reason: str | None = None
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+
+
+IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=MAX_IDEMPOTENCY_KEY_LENGTH)]
 
 
 def payment_view(payment: Payment) -> dict[str, Any]:
@@ -114,13 +138,13 @@ def payment_view(payment: Payment) -> dict[str, Any]:
 
 def create_app(service: PaymentService, refunds: PaymentRefunds, webhook_secret: str) -> FastAPI:
     """The app over a built service; ``paysim.bootstrap`` does the building."""
-    app = FastAPI(title="paysim payment service", version="1")
+    app = FastAPI(title="paysim payment service", version="1", max_body_size=MAX_BODY_BYTES)
     install(app, STATUSES)
 
     @app.post("/api/payments/create-intent", status_code=201)
     def create_intent(
         body: CreateIntentRequest,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
         money = body.money(body.currency)
         assert money is not None
@@ -136,7 +160,7 @@ def create_app(service: PaymentService, refunds: PaymentRefunds, webhook_secret:
         return payment_view(payment)
 
     @app.post("/api/payments/{payment_id}/confirm")
-    def confirm(payment_id: int, body: ConfirmRequest) -> JSONResponse:
+    def confirm(payment_id: PathId, body: ConfirmRequest) -> JSONResponse:
         result = service.confirm(payment_id, body.payment_method_id)
         view = payment_view(result.payment)
         if result.declined is not None:
@@ -146,14 +170,14 @@ def create_app(service: PaymentService, refunds: PaymentRefunds, webhook_secret:
         return JSONResponse(content=view)
 
     @app.post("/api/payments/{payment_id}/cancel")
-    def cancel(payment_id: int, body: CancelRequest) -> dict[str, Any]:
+    def cancel(payment_id: PathId, body: CancelRequest) -> dict[str, Any]:
         return payment_view(service.cancel(payment_id, body.reason))
 
     @app.post("/api/payments/{payment_id}/refund")
     def refund(
-        payment_id: int,
+        payment_id: PathId,
         body: RefundRequest,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
         payment = service.get(payment_id)
         amount = body.money(payment.amount.currency)
@@ -161,11 +185,11 @@ def create_app(service: PaymentService, refunds: PaymentRefunds, webhook_secret:
         return payment_view(refunds.refund(payment_id, amount, body.reason, request_id))
 
     @app.get("/api/payments")
-    def list_payments(limit: int = 10_000) -> list[dict[str, Any]]:
+    def list_payments(limit: ListLimit = 10_000) -> list[dict[str, Any]]:
         return [payment_view(p) for p in service.list(limit)]
 
     @app.get("/api/payments/{payment_id}")
-    def get_payment(payment_id: int) -> dict[str, Any]:
+    def get_payment(payment_id: PathId) -> dict[str, Any]:
         return payment_view(service.get(payment_id))
 
     @app.post("/webhooks/stripe")
