@@ -52,11 +52,12 @@ class CamelModel(BaseModel):
 class AmountFields(CamelModel):
     """An amount as the plan's decimal ``amount`` or as exact ``amountMinor``; never both."""
 
-    # The bounds are checked on the text before any arithmetic; the currency's own
-    # decimals and the exact ceiling are checked by ``Money.from_decimal``.
+    # Bounds any currency allows (8 whole digits for JPY, 3 decimals for KWD), checked
+    # before any arithmetic; the currency's own decimals and the exact ceiling are
+    # checked by ``Money.from_decimal``.
     amount: Decimal | None = Field(
         default=None,
-        max_digits=MAX_AMOUNT_DIGITS,
+        max_digits=MAX_AMOUNT_DIGITS + MAX_DECIMALS,
         decimal_places=MAX_DECIMALS,
         description="Major units, e.g. 25.99",
     )

@@ -121,9 +121,7 @@ def test_an_order_that_cannot_be_placed_after_payment_is_refunded(services: Serv
     assert "could not be placed" in (order["reason"] or "")
     _wait_payment(services.payment_api, payment["paymentId"], "REFUNDED")
     compensations = httpx.get(f"{services.order_api}/api/compensations", timeout=10).json()
-    assert [c["reason"] for c in compensations if c["orderId"] == order_id] == [
-        "order_not_placed"
-    ]
+    assert [c["reason"] for c in compensations if c["orderId"] == order_id] == ["order_not_placed"]
 
 
 def test_a_duplicate_payment_completed_straight_into_kafka_is_applied_once(

@@ -181,3 +181,14 @@ def test_the_create_intent_request_bounds_any_amount_text(amount: str) -> None:
     money = request.money("jpy")
     assert money is not None
     assert 1 <= money.minor <= MAX_AMOUNT_MINOR
+
+
+@given(money=st.builds(Money, st.integers(1, MAX_AMOUNT_MINOR), currencies))
+@example(money=Money(MAX_AMOUNT_MINOR, "usd"))  # found: 8 digits with 3 decimals left 5 whole
+@example(money=Money(MAX_AMOUNT_MINOR, "jpy"))
+def test_the_create_intent_request_accepts_every_valid_amount(money: Money) -> None:
+    for amount in (str(money.to_decimal()), money.to_decimal()):
+        body = {"userId": 1, "currency": money.currency, "amount": amount}
+        assert CreateIntentRequest.model_validate(body).money(money.currency) == money
+    body = {"userId": 1, "currency": money.currency, "amountMinor": money.minor}
+    assert CreateIntentRequest.model_validate(body).money(money.currency) == money
