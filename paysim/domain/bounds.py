@@ -36,8 +36,9 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 200
 """Characters of a client's ``Idempotency-Key`` header. Stripe allows 255; paysim
 prefixes the key before storing it in 255-character columns, so it keeps room for that."""
 
-MAX_LIST_LIMIT = 10_000
-"""Rows a list endpoint returns at most in one answer."""
+MAX_LIST_LIMIT = 100_000
+"""Rows a list endpoint returns at most in one answer: room for every order of a long
+load run, which the run's report reads in one call."""
 
 MAX_BODY_BYTES = 64 * 1024
 """The largest HTTP request body a service accepts (64 KiB); above it the answer is 413

@@ -138,6 +138,7 @@ def test_the_largest_id_is_in_range_and_simply_not_found(services: ServiceUrls) 
         ("payment_api", "/api/payments?limit=1000000000000000000000"),
         ("payment_api", "/api/payments?limit=0"),
         ("order_api", "/api/orders?limit=1000000000000000000000"),
+        ("order_api", "/api/orders?limit=100001"),
         ("notification_api", f"/api/notifications?orderId={PAST_INT64}"),
         ("notification_api", f"/api/notifications?userId={PAST_INT64}"),
     ],
