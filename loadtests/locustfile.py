@@ -33,7 +33,6 @@ from paysim.domain.invariants import check_run
 from paysim.sim import run_facts
 from paysim.sim.closing_time import close_out
 from paysim.sim.report import order_records, payment_records
-from paysim.stripe_emulator.client import EmulatorAdmin
 
 STATE = RunState()
 _ORDERS_LOCK = threading.Lock()
@@ -65,23 +64,23 @@ def _on_init(environment: Environment, **_: Any) -> None:
 
 @events.test_stop.add_listener
 def _on_stop(environment: Environment, **_: Any) -> None:
-    with EmulatorAdmin(STATE.stripe_emulator) as admin:
+    ids = list(STATE.order_ids)
+    with STATE.emulator(timeout=30.0) as admin:
         admin.clear_faults()
         admin.configure_webhooks(duplicate=0.0, reorder=False)
-    ids = list(STATE.order_ids)
-    # Orders still waiting on a person (a restaurant, a customer) are finished first.
-    close_out(STATE.order_api, ids)
-    facts = run_facts.wait_drained(
-        lambda: run_facts.gather(
-            bootstrap_servers=_bootstrap(),
-            payment_api=STATE.payment_api,
-            order_api=STATE.order_api,
-            stripe_emulator=STATE.stripe_emulator,
-            publishing_services=_publishing(),
-            order_ids=ids,
-        ),
-        timeout_s=120,
-    )
+        # Orders still waiting on a person (a restaurant, a customer) are finished first.
+        close_out(STATE.order_api, ids)
+        facts = run_facts.wait_drained(
+            lambda: run_facts.gather(
+                bootstrap_servers=_bootstrap(),
+                payment_api=STATE.payment_api,
+                order_api=STATE.order_api,
+                emulator=admin,
+                publishing_services=_publishing(),
+                order_ids=ids,
+            ),
+            timeout_s=120,
+        )
     verdicts = check_run(
         payment_records(facts), order_records(facts), facts.in_flight, drained=True
     )
@@ -240,11 +239,11 @@ class Chaos(HttpUser):
     wait_time = between(4, 8)
 
     def on_start(self) -> None:
-        with EmulatorAdmin(STATE.stripe_emulator) as admin:
+        with STATE.emulator() as admin:
             admin.configure_webhooks(duplicate=0.2, reorder=True, reorder_window_s=0.3)
 
     @task
     def inject(self) -> None:
         fault = dict(random.choice(FAULTS))
-        with EmulatorAdmin(STATE.stripe_emulator) as admin:
+        with STATE.emulator() as admin:
             admin.set_fault(fault.pop("kind"), fault.pop("match"), **fault)

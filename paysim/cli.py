@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from paysim.cli_dlq import dlq_app
+from paysim.cli_outbox import outbox_app
 from paysim.cli_serve import serve_app
 from paysim.config import Settings
 from paysim.errors import PaysimError
@@ -31,6 +32,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(schema_app, name="schema")
 app.add_typer(serve_app, name="serve")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(outbox_app, name="outbox")
 
 # Wide enough for the tables when output goes to a file or a CI log, not a terminal.
 console = Console(width=None if sys.stdout.isatty() else 160)

@@ -133,7 +133,4 @@ def serve_stripe_emulator(ctx: typer.Context) -> None:
     """The Stripe test-mode emulator in front of stripe-mock (options: --help)."""
     from paysim.stripe_emulator.__main__ import main
 
-    args = list(ctx.args)
-    if "--webhook-secret" not in args:
-        args += ["--webhook-secret", Settings().webhook_secret.get_secret_value()]
-    main(args)
+    main(list(ctx.args))

@@ -22,7 +22,8 @@ def _default_cache_dir() -> Path:
 class Settings(BaseSettings):
     """Everything paysim can be told from outside."""
 
-    model_config = SettingsConfigDict(env_prefix="PAYSIM_", extra="ignore")
+    # An empty variable counts as unset, so docker-compose can pass ``${VAR:-}`` through.
+    model_config = SettingsConfigDict(env_prefix="PAYSIM_", extra="ignore", env_ignore_empty=True)
 
     infra: InfraChoice = "auto"
     """Which backend runs Kafka and stripe-mock; ``auto`` picks Docker if it answers."""
@@ -49,8 +50,17 @@ class Settings(BaseSettings):
     stripe_api_key: SecretStr = SecretStr("sk_test_paysim")
     """Test-mode key the services give the Stripe SDK (the emulator accepts any sk_test_)."""
 
-    webhook_secret: SecretStr = SecretStr("whsec_paysim_local_testbench")
-    """Shared by the Stripe emulator (signs) and the payment service (verifies)."""
+    webhook_secret: SecretStr | None = None
+    """Shared by the Stripe emulator (signs) and the payment service (verifies). Unset:
+    the stack's own, generated per stack into the run folder (:mod:`paysim.stack_secrets`)."""
+
+    admin_token: SecretStr | None = None
+    """Bearer token of the testbench controls (the emulator's ``/_emulator`` admin API).
+    Unset: the stack's own, generated like the webhook secret."""
+
+    test_mode: bool = True
+    """Testbench controls on: faults, webhook endpoint, ledger and reset at ``/_emulator``.
+    On by default (paysim is a testbench); off (``PAYSIM_TEST_MODE=0``) they answer 404."""
 
     stripe_timeout_s: float = 5.0
     """Per-request timeout of every Stripe call."""
@@ -72,6 +82,12 @@ class Settings(BaseSettings):
 
     start_timeout_s: float = 60.0
     """How long a part may take to become ready before the start is declared failed."""
+
+    outbox_max_attempts: int = Field(default=5, ge=1, le=1000)
+    """Failures charged to an outbox row before the relay parks it (see ``outbox_relay``)."""
+
+    retention_hours: float = Field(default=24.0, gt=0, le=24 * 365)
+    """How long sent outbox rows are kept before they are pruned."""
 
     @property
     def resolved_run_dir(self) -> Path:

@@ -155,7 +155,9 @@ class Lab:
 
     def __post_init__(self) -> None:
         self.shop = Shop(self.urls)
-        self.emulator = EmulatorAdmin(self.urls.stripe_emulator, timeout=20.0)
+        self.emulator = EmulatorAdmin(
+            self.urls.stripe_emulator, self.urls.admin_token, timeout=20.0
+        )
 
     @classmethod
     def start(
@@ -187,7 +189,7 @@ class Lab:
             bootstrap_servers=self.bootstrap_servers,
             payment_api=self.urls.payment_api,
             order_api=self.urls.order_api,
-            stripe_emulator=self.urls.stripe_emulator,
+            emulator=self.emulator,
             publishing_services=self.urls.publishing(),
             order_ids=order_ids,
         )

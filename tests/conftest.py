@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from paysim import infra
+from paysim import infra, stack_secrets
 from paysim.config import Settings
 from paysim.errors import PaysimError
 from paysim.infra import Endpoints
@@ -71,9 +71,17 @@ def services(stack_settings: Settings, endpoints: Endpoints) -> Iterator[Service
     launcher.down(stack_settings)
 
 
+@pytest.fixture(scope="session")
+def webhook_secret(stack_settings: Settings, services: ServiceUrls) -> str:
+    """The stack's own webhook secret, found in its run folder as paysim's tools find it."""
+    found = stack_secrets.find(stack_settings)
+    assert found is not None, "the stack recorded no secrets"
+    return found.webhook_secret.get_secret_value()
+
+
 @pytest.fixture
 def emulator(services: ServiceUrls) -> Iterator[EmulatorAdmin]:
     """The emulator's admin API; faults are cleared after each test."""
-    with EmulatorAdmin(services.stripe_emulator) as admin:
+    with EmulatorAdmin(services.stripe_emulator, services.admin_token) as admin:
         yield admin
         admin.clear_faults()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,10 +12,12 @@ import httpx
 import pytest
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from paysim.bootstrap.common import ServiceProcess
 from paysim.bus.reader import Record, wait_for_records
 from paysim.domain.events import AnyEvent
+from paysim.observe.lag import consumer_lag
 
 TIMEOUT = httpx.Timeout(20.0)
 
@@ -134,3 +136,67 @@ def poll(check: Callable[[], Any], what: str, timeout_s: float = 30.0) -> Any:
             return answer
         time.sleep(0.1)
     pytest.fail(f"timed out after {timeout_s}s waiting for {what}")
+
+
+OUTBOX_BACKLOG = "payment_outbox_backlog"
+
+
+def outbox_backlog(exposition: str, service: str) -> int:
+    """A service's unpublished outbox rows, as one /metrics exposition reports them.
+
+    Fails if the exposition has no such gauge: a backlog not reported is not zero.
+    """
+    rows = [
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        if family.name == OUTBOX_BACKLOG
+        for sample in family.samples
+        if sample.labels.get("service") == service
+    ]
+    if not rows:
+        pytest.fail(f"/metrics reports no {OUTBOX_BACKLOG} for service {service!r}")
+    return int(sum(rows))
+
+
+def _exposition(where: str | TestClient) -> str:
+    if isinstance(where, TestClient):
+        return where.get("/metrics").text
+    return httpx.get(f"{where}/metrics", timeout=TIMEOUT).text
+
+
+def wait_until_drained(
+    bootstrap_servers: str,
+    *,
+    groups: Iterable[str],
+    topics: Iterable[str],
+    outboxes: Mapping[str, str | TestClient],
+    timeout_s: float = 30.0,
+) -> None:
+    """Wait until ``groups`` have consumed all of ``topics`` and the services' outboxes
+    are empty: nothing is left in flight, so a check that something did *not* happen
+    (a second refund, one more event) may be made. Fails with what was left, if not.
+
+    ``outboxes`` maps a service's name (its ``payment_outbox_backlog`` label) to its
+    base URL, or to the ``TestClient`` of its app when it runs in-process. Lag is read
+    before the backlog: a handler writes its outbox rows in its own transaction, before
+    its offset is stored and committed, so once the lag is zero those rows are already
+    counted by the backlog, which /metrics computes from the store on each scrape.
+    """
+    watched, named = list(groups), list(topics)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        lag = {
+            f"{p.group} {p.topic}[{p.partition}]": p.lag
+            for p in consumer_lag(bootstrap_servers, watched, topics=named)
+            if p.lag
+        }
+        backlog = {
+            service: rows
+            for service, where in outboxes.items()
+            if (rows := outbox_backlog(_exposition(where), service))
+        }
+        if not lag and not backlog:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"not drained after {timeout_s}s: lag {lag}, outbox backlog {backlog}")
+        time.sleep(0.2)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import FastAPI, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from paysim.api.errors import install
+from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
 from paysim.api.params import ListLimit, PathId
-from paysim.domain.bounds import MAX_BODY_BYTES, MAX_REASON_LENGTH
+from paysim.domain.bounds import MAX_REASON_LENGTH
 from paysim.domain.order_state import RestaurantMove
 from paysim.errors import PaysimError
 from paysim.services.faults import fault_router
@@ -44,9 +43,10 @@ def order_view(order: Order) -> dict[str, Any]:
     }
 
 
-def create_app(service: OrderService) -> FastAPI:
-    app = FastAPI(title="paysim order service", version="1", max_body_size=MAX_BODY_BYTES)
-    install(app, STATUSES)
+def create_app(service: OrderService, *, dead_workers: DeadWorkers = no_dead_workers) -> FastAPI:
+    app = service_app(
+        "paysim order service", service.check_store, dead_workers=dead_workers, statuses=STATUSES
+    )
     app.include_router(fault_router(service.faults))
 
     @app.get("/api/orders")
@@ -86,15 +86,5 @@ def create_app(service: OrderService) -> FastAPI:
     def compensations() -> list[dict[str, Any]]:
         with service.uow() as uow:
             return repo.compensation_list(uow.connection)
-
-    @app.get("/metrics")
-    def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        with service.uow() as uow:
-            repo.status_counts(uow.connection)
-        return {"status": "ok"}
 
     return app

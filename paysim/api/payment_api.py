@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Request, Response
+from fastapi import FastAPI, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from paysim.api.errors import install
+from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
 from paysim.api.params import ListLimit, PathId
 from paysim.domain.bounds import (
     MAX_AMOUNT_DIGITS,
     MAX_AMOUNT_MINOR,
-    MAX_BODY_BYTES,
     MAX_ID,
     MAX_IDEMPOTENCY_KEY_LENGTH,
     MAX_REASON_LENGTH,
@@ -137,10 +136,18 @@ def payment_view(payment: Payment) -> dict[str, Any]:
     }
 
 
-def create_app(service: PaymentService, refunds: PaymentRefunds, webhook_secret: str) -> FastAPI:
+def create_app(
+    service: PaymentService,
+    refunds: PaymentRefunds,
+    webhook_secret: str,
+    *,
+    dead_workers: DeadWorkers = no_dead_workers,
+) -> FastAPI:
     """The app over a built service; ``paysim.bootstrap`` does the building."""
-    app = FastAPI(title="paysim payment service", version="1", max_body_size=MAX_BODY_BYTES)
-    install(app, STATUSES)
+    gauges = partial(refresh_gauges, service)
+    app = service_app(
+        "paysim payment service", service.check_store, gauges, dead_workers, statuses=STATUSES
+    )
 
     @app.post("/api/payments/create-intent", status_code=201)
     def create_intent(
@@ -201,16 +208,6 @@ def create_app(service: PaymentService, refunds: PaymentRefunds, webhook_secret:
         )
         outcome = await run_in_threadpool(webhook_handler.handle, service, payload, event)
         return {"received": True, "duplicate": outcome.duplicate, "applied": outcome.applied}
-
-    @app.get("/metrics")
-    def metrics() -> Response:
-        refresh_gauges(service)
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        _ = service.namespace  # reads the store: a broken database fails the check
-        return {"status": "ok"}
 
     return app
 

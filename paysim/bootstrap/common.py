@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -17,14 +17,11 @@ from paysim.bus.producer import EventProducer
 from paysim.config import Settings
 from paysim.observe import metrics
 from paysim.observe.lag import lag_worker
+from paysim.services.periodic import periodic
 from paysim.store.database import create_engine_for, sqlite_url
 from paysim.store.outbox import OutboxRecord
 from paysim.store.outbox_relay import OutboxRelay, RelayHooks
 from paysim.store.schema import create_schema
-
-log = logging.getLogger(__name__)
-
-LAG_INTERVAL_S = 2.0
 
 LAG_INTERVAL_S = 2.0
 
@@ -37,34 +34,59 @@ class Worker:
     target: Callable[[threading.Event], None]
 
 
+def periodic_worker(name: str, interval_s: float, fn: Callable[[], object]) -> Worker:
+    """A worker calling ``fn`` every ``interval_s`` seconds, surviving its errors."""
+    return Worker(name, lambda stop: periodic(name, interval_s, fn, stop))
+
+
 @dataclass
 class ServiceProcess:
-    """What a service process runs: an HTTP app (or none) and its background workers."""
+    """What a service process runs: an HTTP app (or none) and its background workers.
 
-    app: FastAPI | None
-    producer: EventProducer
+    Build the process first and its app after, so that the app's ``/healthz`` can ask
+    ``dead_workers`` about the threads ``start`` runs.
+    """
+
+    producer: EventProducer | None = None
+    """What the relay publishes through (None: the service publishes nothing)."""
+    app: FastAPI | None = None
     workers: list[Worker] = field(default_factory=list)
+    _threads: list[threading.Thread] = field(default_factory=list, init=False, repr=False)
+    _stop: threading.Event | None = field(default=None, init=False, repr=False)
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:
         threads = [
             threading.Thread(target=w.target, args=(stop,), name=w.name, daemon=True)
             for w in self.workers
         ]
+        self._threads, self._stop = threads, stop
         for thread in threads:
             thread.start()
         return threads
+
+    def dead_workers(self) -> list[str]:
+        """The workers whose thread has ended while the process is not stopping."""
+        if self._stop is None or self._stop.is_set():
+            return []
+        return [thread.name for thread in self._threads if not thread.is_alive()]
 
     def shutdown(self, threads: list[threading.Thread]) -> None:
         for thread in threads:
             thread.join(timeout=15)
         # Flush on exit: anything the relay handed over must reach the broker.
-        self.producer.close()
+        if self.producer is not None:
+            self.producer.close()
+
+
+def default_db_path(settings: Settings, service: str) -> Path:
+    """Where a service keeps its SQLite database unless given a URL: the run folder's."""
+    return Path(settings.resolved_run_dir) / "services" / f"{service}.db"
 
 
 def default_db_url(settings: Settings, service: str) -> str:
-    folder = Path(settings.resolved_run_dir) / "services"
-    folder.mkdir(parents=True, exist_ok=True)
-    return sqlite_url(folder / f"{service}.db")
+    path = default_db_path(settings, service)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return sqlite_url(path)
 
 
 def service_engine(
@@ -86,11 +108,30 @@ def relay_hooks(service: str) -> RelayHooks:
     def backlog(rows: int, _oldest_s: float | None) -> None:
         metrics.OUTBOX_BACKLOG.labels(service).set(rows)
 
-    return RelayHooks(on_published=published, on_backlog=backlog)
+    def parked(record: OutboxRecord, _error: Exception) -> None:
+        metrics.OUTBOX_PARKED.labels(service, record.event_type).inc()
+
+    def parked_rows(rows: int) -> None:
+        metrics.OUTBOX_PARKED_ROWS.labels(service).set(rows)
+
+    return RelayHooks(
+        on_published=published,
+        on_backlog=backlog,
+        on_parked=parked,
+        on_parked_rows=parked_rows,
+    )
 
 
-def relay_worker(service: str, engine: Engine, producer: EventProducer) -> Worker:
-    relay = OutboxRelay(engine, producer, hooks=relay_hooks(service))
+def relay_worker(
+    settings: Settings, service: str, engine: Engine, producer: EventProducer
+) -> Worker:
+    relay = OutboxRelay(
+        engine,
+        producer,
+        max_attempts=settings.outbox_max_attempts,
+        retention=timedelta(hours=settings.retention_hours),
+        hooks=relay_hooks(service),
+    )
     return Worker(f"{service}-relay", relay.run)
 
 
@@ -119,6 +160,22 @@ def consumer_workers(
     ]
 
 
+def consumer_only_process(
+    create_app: Callable[..., FastAPI],
+    bootstrap_servers: str,
+    group: str,
+    topics: Iterable[str],
+    handler: Handler | None,
+) -> ServiceProcess:
+    """A process that publishes nothing: the app ``create_app(dead_workers=...)`` makes,
+    and a consumer in ``group`` unless ``handler`` is None."""
+    process = ServiceProcess()
+    process.app = create_app(dead_workers=process.dead_workers)
+    if handler is not None:
+        process.workers += consumer_workers(bootstrap_servers, group, topics, handler)
+    return process
+
+
 def build_relay_process(
     settings: Settings, *, service: str, bootstrap_servers: str, db_url: str | None = None
 ) -> ServiceProcess:
@@ -126,5 +183,5 @@ def build_relay_process(
     engine = service_engine(settings, service, db_url)
     producer = EventProducer(bootstrap_servers, client_id=f"{service}-relay")
     return ServiceProcess(
-        app=None, producer=producer, workers=[relay_worker(service, engine, producer)]
+        producer=producer, workers=[relay_worker(settings, service, engine, producer)]
     )

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 Handler = Callable[[AnyEvent, Record], None]
 """Handles one decoded event; raises to fail it (PermanentError: no retry)."""
 
+ConsumerFactory = Callable[[dict[str, Any]], Consumer]
+"""Builds the Kafka consumer from its configuration (tests pass a fake)."""
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -66,6 +69,7 @@ class EventConsumer:
         retry: RetryPolicy = RetryPolicy(),
         poll_timeout_s: float = 0.25,
         overrides: Mapping[str, Any] | None = None,
+        consumer_factory: ConsumerFactory = Consumer,
     ) -> None:
         self.group_id = group_id
         self.topics = list(topics)
@@ -73,6 +77,7 @@ class EventConsumer:
         self._dead_letters = dead_letters
         self._retry = retry
         self._poll_timeout_s = poll_timeout_s
+        self._consumer_factory = consumer_factory
         self._config: dict[str, Any] = {
             "bootstrap.servers": bootstrap_servers,
             "group.id": group_id,
@@ -89,7 +94,7 @@ class EventConsumer:
 
     def run(self, stop: threading.Event, ready: threading.Event | None = None) -> None:
         """Consume until ``stop`` is set; then commit, leave the group and close."""
-        consumer = Consumer(self._config)
+        consumer = self._consumer_factory(self._config)
 
         def on_assign(_consumer: Consumer, partitions: list[TopicPartition]) -> None:
             log.info("%s assigned %s", self.group_id, [(p.topic, p.partition) for p in partitions])

@@ -6,11 +6,11 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from paysim.codec import encode_event
 from paysim.domain.events import AnyEvent
-from paysim.errors import TransientError
+from paysim.errors import PermanentError, TransientError
 from paysim.topics import destinations
 
 log = logging.getLogger(__name__)
@@ -20,8 +20,35 @@ DeliveryCallback = Callable[[Exception | None], None]
 DELIVERY_TIMEOUT_MS = 30_000
 
 
+# Codes that describe the record itself: the same bytes are refused however often they
+# are sent. librdkafka has already retried everything retriable before it reports, so
+# any other code (timeouts, unknown topic, authorization, ...) is about the broker or
+# the topic, which may recover: those stay transient.
+RECORD_REFUSED_CODES = frozenset(
+    {
+        KafkaError.MSG_SIZE_TOO_LARGE,  # over message.max.bytes (the client's or the broker's)
+        KafkaError.INVALID_MSG_SIZE,
+        KafkaError.INVALID_RECORD,  # the broker's validation of the record failed
+        KafkaError._BAD_MSG,
+        KafkaError._INVALID_ARG,  # produce() refused the arguments themselves
+    }
+)
+
+
 class DeliveryFailedError(TransientError):
     """The broker did not acknowledge a record within the delivery timeout."""
+
+
+class RecordRefusedError(PermanentError):
+    """The record can never be delivered as it is (too large, invalid): do not retry it."""
+
+
+def delivery_error(topic: str, error: KafkaError) -> DeliveryFailedError | RecordRefusedError:
+    """A Kafka error on one record as paysim's error, transient or permanent by its code."""
+    text = f"{topic}: {error.name()}: {error.str()}"
+    if error.code() in RECORD_REFUSED_CODES:
+        return RecordRefusedError(text)
+    return DeliveryFailedError(text)
 
 
 class EventProducer:
@@ -64,15 +91,18 @@ class EventProducer:
         headers: Mapping[str, str] | None = None,
         on_delivery: DeliveryCallback | None = None,
     ) -> None:
-        """Queue one record; ``on_delivery`` is told the outcome from ``flush``/``poll``."""
+        """Queue one record; ``on_delivery`` is told the outcome from ``flush``/``poll``.
+
+        Raises ``RecordRefusedError`` when the client refuses the record before sending it
+        (larger than its ``message.max.bytes``), ``DeliveryFailedError`` for any other
+        error of the client; a refusal by the broker arrives through ``on_delivery``.
+        """
 
         def report(err: KafkaError | None, msg: Message) -> None:
             if err is not None:
                 log.error("delivery to %s failed: %s", msg.topic(), err.str())
             if on_delivery is not None:
-                on_delivery(
-                    None if err is None else DeliveryFailedError(f"{msg.topic()}: {err.str()}")
-                )
+                on_delivery(None if err is None else delivery_error(msg.topic() or topic, err))
 
         while True:
             try:
@@ -87,6 +117,11 @@ class EventProducer:
             except BufferError:
                 # Local queue full: serve delivery reports to make room, then try again.
                 self._client.poll(0.1)
+            except KafkaException as exc:
+                error = exc.args[0] if exc.args else None
+                if not isinstance(error, KafkaError):
+                    raise
+                raise delivery_error(topic, error) from exc
         self._client.poll(0)
 
     def publish_event(self, event: AnyEvent, on_delivery: DeliveryCallback | None = None) -> None:

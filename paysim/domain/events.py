@@ -8,7 +8,7 @@ exactly when an event is put on the wire, and a record that carries only the pla
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 from uuid import UUID, uuid4
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from paysim.domain.bounds import MAX_AMOUNT_MINOR, MAX_ID
+from paysim.domain.clock import utc_now
 from paysim.domain.money import Money
 from paysim.domain.status import DeliveryStatus, OrderStatus, PaymentMethod, PaymentStatus
 from paysim.errors import MoneyError
@@ -52,10 +53,6 @@ class DeliveryEventType(StrEnum):
     DELIVERY_IN_TRANSIT = "DELIVERY_IN_TRANSIT"
     DELIVERY_DELIVERED = "DELIVERY_DELIVERED"
     DELIVERY_CANCELLED = "DELIVERY_CANCELLED"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Event(BaseModel):

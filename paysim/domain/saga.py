@@ -71,13 +71,22 @@ class Deadlines:
             if getattr(self, name) <= timedelta(0):
                 raise ValueError(f"deadline {name} must be positive")
 
-    def for_status(self, status: OrderStatus) -> timedelta | None:
-        """The deadline of a waiting status; None for statuses without one."""
+    def by_status(self) -> dict[OrderStatus, timedelta]:
+        """The waiting statuses, each with its deadline."""
         return {
             OrderStatus.PAYMENT_PENDING: self.payment_pending,
             OrderStatus.PAYMENT_FAILED: self.payment_failed,
             OrderStatus.CANCELLING: self.cancelling,
-        }.get(status)
+        }
+
+    def for_status(self, status: OrderStatus) -> timedelta | None:
+        """The deadline of a waiting status; None for statuses without one."""
+        return self.by_status().get(status)
+
+    @property
+    def shortest(self) -> timedelta:
+        """No order can be overdue sooner than this after it last moved."""
+        return min(self.by_status().values())
 
 
 DEFAULT_DEADLINES = Deadlines()

@@ -44,6 +44,16 @@ OUTBOX_BACKLOG = Gauge(
     "Outbox rows committed but not yet published, by service.",
     ["service"],
 )
+OUTBOX_PARKED = Counter(
+    "payment_outbox_parked_total",
+    "Outbox rows parked because they could not be published, by service and event type.",
+    ["service", "event_type"],
+)
+OUTBOX_PARKED_ROWS = Gauge(
+    "payment_outbox_parked_rows",
+    "Outbox rows parked now, waiting for `paysim outbox retry`, by service.",
+    ["service"],
+)
 RELAY_PUBLISH_SECONDS = Histogram(
     "payment_outbox_publish_latency_seconds",
     "Time from an outbox row's commit to its confirmed delivery to Kafka.",
@@ -67,4 +77,9 @@ COMPENSATIONS = Counter(
     "payment_saga_compensations_total",
     "Compensations the saga issued, by kind (REFUND, CANCEL_PAYMENT) and reason.",
     ["kind", "reason"],
+)
+WORKER_ERRORS = Counter(
+    "paysim_worker_errors_total",
+    "Rounds of a periodic background worker (sweeps, timers) that raised, by worker.",
+    ["worker"],
 )

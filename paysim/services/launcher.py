@@ -2,7 +2,8 @@
 
 Each service runs as ``python -m paysim serve <name>`` in its own session, logs to the
 run folder, and is recorded in ``services.json`` so that ``paysim down`` (or the next
-``up``, which reuses a healthy set) can find it.
+``up``, which reuses a healthy set) can find it. A new set gets the stack's own secrets
+(:mod:`paysim.stack_secrets`) in its environment, never on its command lines.
 """
 
 from __future__ import annotations
@@ -15,17 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
+from paysim import stack_secrets
 from paysim.config import Settings
 from paysim.infra import Endpoints, processes, state
 from paysim.infra.processes import ProcessHandle
+from paysim.stack_secrets import StackSecrets
 
 STATE_FILE = "services.json"
 
 
 class ServiceUrls(BaseModel):
-    """Where the running services answer."""
+    """Where the running services answer, and the token their admin APIs want."""
 
     stripe_emulator: str
     payment_api: str
@@ -33,6 +36,10 @@ class ServiceUrls(BaseModel):
     delivery_api: str
     notification_api: str
     analytics_api: str
+    admin_token: SecretStr = Field(default=SecretStr(""), exclude=True)
+    """The stack's admin token, e.g. ``EmulatorAdmin(urls.stripe_emulator,
+    urls.admin_token)``. Never dumped (so never in ``services.json`` or a printed list of
+    URLs): it is read from the run folder's secrets file."""
 
     def publishing(self) -> list[str]:
         """The services that publish through an outbox."""
@@ -129,9 +136,13 @@ def _load(settings: Settings) -> ServicesState | None:
     if not path.exists():
         return None
     try:
-        return ServicesState.model_validate(json.loads(path.read_text()))
+        current = ServicesState.model_validate(json.loads(path.read_text()))
     except ValueError:
         return None
+    stack = stack_secrets.load(settings.resolved_run_dir)
+    if stack is not None:
+        current.urls = current.urls.model_copy(update={"admin_token": stack.admin_token})
+    return current
 
 
 def _answers(url: str) -> Callable[[], bool]:
@@ -149,15 +160,27 @@ def _health_url(spec: ServiceSpec, urls: ServiceUrls) -> str:
 
 
 def _healthy(current: ServicesState) -> bool:
-    return all(p.alive() for p in current.processes) and all(
-        _answers(_health_url(spec, current.urls))() for spec in SPECS
+    # A set whose secrets are gone cannot be driven: it is not reused.
+    return (
+        bool(current.urls.admin_token.get_secret_value())
+        and all(p.alive() for p in current.processes)
+        and all(_answers(_health_url(spec, current.urls))() for spec in SPECS)
     )
 
 
 def _spawn(
-    settings: Settings, name: str, args: list[str], env: Mapping[str, str] | None
+    settings: Settings,
+    name: str,
+    args: list[str],
+    env: Mapping[str, str] | None,
+    stack: StackSecrets,
 ) -> ProcessHandle:
-    env = {**os.environ, **(env or {}), "PAYSIM_RUN_DIR": str(settings.resolved_run_dir)}
+    env = {
+        **os.environ,
+        **(env or {}),
+        **stack.environ(),
+        "PAYSIM_RUN_DIR": str(settings.resolved_run_dir),
+    }
     logs = settings.resolved_run_dir / "services"
     return processes.spawn(
         name, [sys.executable, "-m", "paysim", "serve", name, *args], logs / f"{name}.log", env=env
@@ -183,13 +206,15 @@ def up(
             return current.urls
         if current is not None:
             _stop_all(current)
+        stack = stack_secrets.issue(settings)
         urls = ServiceUrls.model_validate(
             {spec.url_key: f"http://127.0.0.1:{processes.free_port()}" for spec in SPECS}
+            | {"admin_token": stack.admin_token}
         )
         started: list[ProcessHandle] = []
         try:
             for spec in SPECS:
-                started.append(_spawn(settings, spec.name, spec.args(endpoints, urls), env))
+                started.append(_spawn(settings, spec.name, spec.args(endpoints, urls), env, stack))
             for spec, handle in zip(SPECS, started, strict=True):
                 processes.wait_until(
                     _answers(_health_url(spec, urls)),
@@ -216,9 +241,12 @@ def restart(settings: Settings, name: str, env: Mapping[str, str] | None = None)
         current = _load(settings)
         if current is None:
             raise LookupError("no services are recorded; run `paysim up` first")
+        stack = stack_secrets.load(settings.resolved_run_dir)
+        if stack is None:
+            raise LookupError("the stack's secrets are gone; run `paysim down`, then `up`")
         index, spec = next((i, s) for i, s in enumerate(SPECS) if s.name == name)
         processes.stop(current.processes[index])
-        handle = _spawn(settings, name, spec.args(current.endpoints, current.urls), env)
+        handle = _spawn(settings, name, spec.args(current.endpoints, current.urls), env, stack)
         processes.wait_until(
             _answers(_health_url(spec, current.urls)),
             what=f"the {name} service",
@@ -251,6 +279,7 @@ def down(settings: Settings) -> bool:
             return False
         _stop_all(current)
         _state_path(settings).unlink(missing_ok=True)
+        stack_secrets.discard(settings.resolved_run_dir)
         # The broker's data goes with the stack; databases that point into it would
         # only mislead the next run. Logs stay, for reading after the fact.
         for database in (settings.resolved_run_dir / "services").glob("*.db*"):

@@ -17,6 +17,7 @@ from paysim.sim.driver import CheckoutDriver, CheckoutOutcome
 from paysim.sim.report import RunReport, build_report
 from paysim.sim.run_facts import RunFacts
 from paysim.sim.scenarios import plan_checkouts
+from paysim.stripe_emulator.client import EmulatorAdmin
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +60,19 @@ def settle(
     timeout_s: float = SETTLE_TIMEOUT_S,
 ) -> RunFacts:
     """Wait until nothing is in flight (or the time is up); the facts either way."""
-    gather = partial(
-        run_facts.gather,
-        bootstrap_servers=endpoints.bootstrap_servers,
-        payment_api=urls.payment_api,
-        order_api=urls.order_api,
-        stripe_emulator=urls.stripe_emulator,
-        publishing_services=urls.publishing(),
-        order_ids=order_ids,
-    )
-    with console.status("waiting for every saga to settle...") as status:
+    with (
+        EmulatorAdmin(urls.stripe_emulator, urls.admin_token, timeout=30.0) as emulator,
+        console.status("waiting for every saga to settle...") as status,
+    ):
+        gather = partial(
+            run_facts.gather,
+            bootstrap_servers=endpoints.bootstrap_servers,
+            payment_api=urls.payment_api,
+            order_api=urls.order_api,
+            emulator=emulator,
+            publishing_services=urls.publishing(),
+            order_ids=order_ids,
+        )
         return run_facts.wait_drained(
             gather, timeout_s, lambda left: status.update(f"waiting to settle: {left}")
         )

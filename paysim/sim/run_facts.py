@@ -78,7 +78,7 @@ def gather(
     bootstrap_servers: str,
     payment_api: str,
     order_api: str,
-    stripe_emulator: str,
+    emulator: EmulatorAdmin,
     publishing_services: Iterable[str],
     order_ids: Iterable[int] | None = None,
 ) -> RunFacts:
@@ -93,12 +93,10 @@ def gather(
         for p in _get(f"{payment_api}/api/payments?limit={MAX_LIST_LIMIT}")
         if wanted is None or p["orderId"] in wanted
     ]
-    with EmulatorAdmin(stripe_emulator, timeout=30.0) as admin:
-        ledger = admin.ledger()
     return RunFacts(
         payments=payments,
         orders=orders,
-        ledger=ledger,
+        ledger=emulator.ledger(),
         topic_records=record_counts(bootstrap_servers, [t.name for t in CATALOG]),
         in_flight=in_flight(bootstrap_servers, publishing_services, orders),
     )

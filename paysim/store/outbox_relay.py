@@ -9,11 +9,38 @@ Delivery semantics, decided here:
   report that says "failed" for a record the broker did in fact keep. The outbox is
   therefore at-least-once; consumers make it effectively-once by recording each eventId
   in their own transaction (``ProcessedEvents``).
-* Order per key (orderId) is kept: rows are read in id order, which is commit order for
-  one order's events (they are written by transactions that serialize on that order),
-  and only the unbroken prefix of confirmed rows is marked sent. After the first
-  failure nothing further is marked, so the next round starts again from the failed
-  row rather than leaving a gap behind a later record of the same order.
+* Order per key (orderId) is kept among the rows that are published: rows are read in
+  id order, which is commit order for one order's events (they are written by
+  transactions that serialize on that order), and only the unbroken prefix of confirmed
+  rows is marked sent. A row that failed is held at the head, and the confirmed rows
+  behind it are not marked: the next round starts again from it rather than leaving a
+  gap behind a later record of the same order.
+* No single row blocks the outbox: a row that cannot be published is *parked* (state,
+  reason, time; ``paysim outbox list`` / ``retry``) and leaves the publish order, so the
+  rows behind it form the prefix and flow. A row is parked
+
+  - at once when the publisher refuses it for what it is (a ``PermanentError``: the
+    broker's size limit, an invalid record): the same bytes fail however often they
+    are sent;
+  - after ``max_attempts`` failures charged to it. A failure is charged when it is the
+    row's own: its error is not a ``TransientError``, or a record handed over behind it
+    in the same round was confirmed (the broker is taking records, just not this one).
+    A transient failure with nothing confirmed behind it (the broker is down, the
+    connection is gone) is not charged: parking would let nothing else through, and a
+    broker outage must not park a healthy backlog.
+
+  Rows of other keys, and the later rows of every key, keep their relative order. The
+  later rows of the *parked row's key* are published without it: that order's consumers
+  see a gap, not a stop. Holding them back instead would freeze the order (its saga
+  never moves, its money stays held) until a person acts, for a row that may never be
+  publishable; the consumers already tolerate gaps (a state machine applies an event
+  only when it moves forward, skipped statuses included, and the saga's deadlines act
+  on an event that never came). A parked row that is retried and then published arrives
+  after its key's later records, where a consumer ignores it as stale or applies it if
+  it still moves the entity forward, once (idempotent by eventId).
+
+Sent rows are deleted once older than the retention horizon (``retention``), every
+``prune_interval_s`` while the relay runs; pending and parked rows are never pruned.
 
 Run one relay per database. A second one would not lose anything either, but it would
 publish the same rows concurrently, which doubles the duplicates and mixes the order.
@@ -25,17 +52,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from paysim.domain.events import utc_now
-from paysim.errors import TransientError
+from paysim.domain.clock import utc_now
+from paysim.errors import PermanentError, TransientError
 from paysim.store.outbox import Outbox, OutboxRecord
 from paysim.store.ports import Publisher
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_ATTEMPTS = 5
+PRUNE_BATCH = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +76,24 @@ class RelayHooks:
     the outbox write to the confirmation. ``on_failed(record, error)``: a record's
     delivery failed or was not confirmed in time. ``on_backlog(rows, oldest_age_s)``:
     after each round, the rows still pending and how long the oldest has waited.
+    ``on_parked(record, error)``: a row was parked. ``on_parked_rows(rows)``: how many
+    rows are parked now, after each round that read rows (and after the first round).
     """
 
     on_published: Callable[[OutboxRecord, float], None] | None = None
     on_failed: Callable[[OutboxRecord, Exception], None] | None = None
     on_backlog: Callable[[int, float | None], None] | None = None
+    on_parked: Callable[[OutboxRecord, Exception], None] | None = None
+    on_parked_rows: Callable[[int], None] | None = None
 
 
 class DeliveryNotConfirmedError(TransientError):
     """The publisher gave no delivery report for a record before the flush timed out."""
+
+
+def describe(error: Exception) -> str:
+    """An error as kept on an outbox row: its class, then its message."""
+    return f"{type(error).__name__}: {error}"
 
 
 class _Delivery:
@@ -75,18 +114,46 @@ class _Delivery:
         self.error = error
         self.confirmed_at = self._batch.clock() if error is None else None
         self.settled = True
-        if error is not None:
-            self._batch.failed = True
+        if error is not None and not isinstance(error, PermanentError):
+            self._batch.holding = True  # a refused record is parked; the rest go on
+
+    @property
+    def confirmed(self) -> bool:
+        return self.settled and self.error is None
+
+    @property
+    def failure(self) -> Exception | None:
+        """Why the record is not confirmed; None if it is."""
+        if self.confirmed:
+            return None
+        return self.error or DeliveryNotConfirmedError(
+            "no delivery report before the flush timed out"
+        )
 
 
 @dataclass
 class _Batch:
     clock: Callable[[], datetime]
-    failed: bool = False
+    holding: bool = False
+    """A record failed in a way that holds it (and so everything behind it) pending."""
+
+
+@dataclass
+class _Round:
+    """What a round's deliveries mean for the rows: sent, parked, or held pending."""
+
+    sent: list[_Delivery] = field(default_factory=list)
+    parked: list[tuple[_Delivery, Exception]] = field(default_factory=list)
+    held: list[_Delivery] = field(default_factory=list)
+    """The first row that failed and stays pending, then every row behind it."""
+    error: Exception | None = None
+    """Why ``held[0]`` failed."""
+    charged: bool = False
+    """Whether that failure counts against ``held[0]``'s attempts."""
 
 
 class OutboxRelay:
-    """Moves outbox rows to the broker: read a batch, publish, flush, mark the confirmed.
+    """Moves outbox rows to the broker: read a batch, publish, flush, mark the outcome.
 
     The database is never held while the broker is waited on: rows are read in one short
     transaction and their outcome written in another, so the service's writers are not
@@ -102,54 +169,89 @@ class OutboxRelay:
         *,
         flush_timeout_s: float = 10.0,
         max_backoff_s: float = 5.0,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        retention: timedelta | None = None,
+        prune_interval_s: float = 300.0,
         hooks: RelayHooks | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
         self._engine = engine
         self._publisher = publisher
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
         self._flush_timeout_s = flush_timeout_s
         self._max_backoff_s = max_backoff_s
+        self._max_attempts = max_attempts
+        self._retention = retention
+        self._prune_interval_s = prune_interval_s
         self._hooks = hooks or RelayHooks()
         self._clock = clock
         self._last_round_failed = False
+        self._parked_reported = False
 
     def run_once(self) -> int:
         """One round: publish up to ``batch_size`` pending rows; return how many were sent."""
         self._last_round_failed = True  # until the round gets to its end
         with self._engine.begin() as connection:
-            records = Outbox(connection, clock=self._clock).pending(self._batch_size)
+            outbox = Outbox(connection, clock=self._clock)
+            records = outbox.pending(self._batch_size)
+            # A restarted relay reports the rows parked before it, once.
+            parked = None if self._parked_reported else self._count_parked(outbox)
         if not records:
             self._last_round_failed = False
-            if self._hooks.on_backlog:
-                self._hooks.on_backlog(0, None)
+            self._report_gauges(0, None, parked)
             return 0
 
-        deliveries = self._publish(records)
-        confirmed, unconfirmed, error = self._settle(deliveries)
+        outcome = self._settle(self._publish(records))
 
         # Only now, with the broker's confirmations in hand, is anything marked sent. A
         # crash before this commit leaves the rows pending: they are published again.
         with self._engine.begin() as connection:
             outbox = Outbox(connection, clock=self._clock)
-            outbox.mark_sent([d.record.id for d in confirmed])
-            if error is not None:
-                outbox.mark_failed([d.record.id for d in unconfirmed], repr(error))
+            outbox.mark_sent([d.record.id for d in outcome.sent])
+            for delivery, error in outcome.parked:
+                outbox.park(delivery.record.id, describe(error))
+            if outcome.error is not None:
+                outbox.mark_failed(
+                    [outcome.held[0].record.id], describe(outcome.error), charge=outcome.charged
+                )
             backlog = outbox.backlog() if self._hooks.on_backlog else 0
             oldest = outbox.oldest_pending_age_s() if self._hooks.on_backlog else None
+            parked = self._count_parked(outbox)
 
-        self._last_round_failed = error is not None
-        self._report(confirmed, unconfirmed, error)
-        if self._hooks.on_backlog:
-            self._hooks.on_backlog(backlog, oldest)
-        return len(confirmed)
+        self._last_round_failed = outcome.error is not None
+        self._report(outcome)
+        self._report_gauges(backlog, oldest, parked)
+        return len(outcome.sent)
+
+    def prune(self) -> int:
+        """Delete the sent rows older than the retention horizon; return how many.
+
+        In batches of ``PRUNE_BATCH``, each its own short transaction, so the service's
+        writers wait for at most one batch. Does nothing without a ``retention``.
+        """
+        if self._retention is None:
+            return 0
+        cutoff = self._clock() - self._retention
+        pruned = 0
+        while True:
+            with self._engine.begin() as connection:
+                batch = Outbox(connection, clock=self._clock).prune_sent(cutoff, PRUNE_BATCH)
+            pruned += batch
+            if batch < PRUNE_BATCH:
+                break
+        if pruned:
+            logger.info("pruned %d sent outbox rows older than %s", pruned, cutoff)
+        return pruned
 
     def run(self, stop: threading.Event) -> None:
         """Relay until ``stop`` is set; a failing round backs off and is tried again."""
         failures = 0
+        next_prune = time.monotonic()
         logger.info("outbox relay started (batch %d)", self._batch_size)
         while not stop.is_set():
             try:
@@ -159,6 +261,14 @@ class OutboxRelay:
                 # are safe in the outbox and the next round picks them up.
                 sent = 0
                 logger.exception("outbox relay round failed")
+            if self._retention is not None and time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + self._prune_interval_s
+                try:
+                    self.prune()
+                except Exception:
+                    logger.exception(
+                        "outbox prune failed; tried again in %.0fs", self._prune_interval_s
+                    )
             # Back off while rounds fail, so a broker that is down is not hammered.
             failures = min(failures + 1, 30) if self._last_round_failed else 0
             if sent < self._batch_size:  # caught up (or failing): wait before polling
@@ -169,9 +279,9 @@ class OutboxRelay:
         batch = _Batch(clock=self._clock)
         deliveries: list[_Delivery] = []
         for record in records:
-            if batch.failed:
-                # A record already failed: anything after it would only be marked
-                # failed too, so stop handing records over (fewer duplicates later).
+            if batch.holding:
+                # A record failed and is held: anything after it would only be held
+                # too, so stop handing records over (fewer duplicates later).
                 break
             delivery = _Delivery(record, batch)
             deliveries.append(delivery)
@@ -181,7 +291,6 @@ class OutboxRelay:
                 )
             except Exception as exc:  # could not even be queued: same as a failed delivery
                 delivery(exc)
-                break
         started = time.monotonic()
         undelivered = self._publisher.flush(self._flush_timeout_s)
         if undelivered:
@@ -192,26 +301,46 @@ class OutboxRelay:
             )
         return deliveries
 
-    @staticmethod
-    def _settle(
-        deliveries: list[_Delivery],
-    ) -> tuple[list[_Delivery], list[_Delivery], Exception | None]:
-        """Split into the confirmed prefix and the rest; the error that ended the prefix."""
+    def _settle(self, deliveries: list[_Delivery]) -> _Round:
+        """Walk the round in id order: the confirmed prefix is sent, refused rows (and rows
+        out of attempts) are parked, and the first other failure holds the rest."""
+        outcome = _Round()
         for index, delivery in enumerate(deliveries):
-            if not delivery.settled or delivery.error is not None:
-                error = delivery.error or DeliveryNotConfirmedError(
-                    "no delivery report before the flush timed out"
+            error = delivery.failure
+            if outcome.held:
+                # Behind a held row nothing is marked sent; a refused row is parked all
+                # the same (it would be, at the head), and nothing else is charged.
+                if isinstance(error, PermanentError):
+                    outcome.parked.append((delivery, error))
+                else:
+                    outcome.held.append(delivery)
+            elif error is None:
+                outcome.sent.append(delivery)
+            elif isinstance(error, PermanentError):
+                outcome.parked.append((delivery, error))
+            else:
+                charged = not isinstance(error, TransientError) or any(
+                    later.confirmed for later in deliveries[index + 1 :]
                 )
-                return deliveries[:index], deliveries[index:], error
-        return deliveries, [], None
+                if charged and delivery.record.attempts + 1 >= self._max_attempts:
+                    outcome.parked.append((delivery, error))
+                else:
+                    outcome.held.append(delivery)
+                    outcome.error, outcome.charged = error, charged
+        return outcome
 
-    def _report(
-        self,
-        confirmed: list[_Delivery],
-        unconfirmed: list[_Delivery],
-        error: Exception | None,
-    ) -> None:
-        for delivery in confirmed:
+    def _count_parked(self, outbox: Outbox) -> int | None:
+        return outbox.parked_count() if self._hooks.on_parked_rows else None
+
+    def _report_gauges(self, backlog: int, oldest: float | None, parked: int | None) -> None:
+        if self._hooks.on_backlog:
+            self._hooks.on_backlog(backlog, oldest)
+        if parked is not None and self._hooks.on_parked_rows:
+            self._hooks.on_parked_rows(parked)
+            self._parked_reported = True
+
+    def _report(self, outcome: _Round) -> None:
+        for delivery in outcome.sent:
             record = delivery.record
             logger.debug(
                 "published %s to %s eventId=%s orderId=%s",
@@ -224,22 +353,40 @@ class OutboxRelay:
             if self._hooks.on_published and delivery.confirmed_at is not None:
                 latency = (delivery.confirmed_at - record.created_at).total_seconds()
                 self._hooks.on_published(record, max(0.0, latency))
-        if error is None or not unconfirmed:
+        for delivery, error in outcome.parked:
+            record = delivery.record
+            logger.error(
+                "parked outbox row %d (%s to %s, after %d attempts): %s eventId=%s orderId=%s",
+                record.id,
+                record.event_type,
+                record.topic,
+                record.attempts + 1,
+                describe(error),
+                record.event_id,
+                record.key,
+                extra={"eventId": record.event_id, "orderId": record.key},
+            )
+            if self._hooks.on_failed:
+                self._hooks.on_failed(record, error)
+            if self._hooks.on_parked:
+                self._hooks.on_parked(record, error)
+        if outcome.error is None:
             return
-        first = unconfirmed[0].record
+        first = outcome.held[0].record
         logger.warning(
             "publish of %s to %s failed, %d records left pending: %s eventId=%s orderId=%s",
             first.event_type,
             first.topic,
-            len(unconfirmed),
-            error,
+            len(outcome.held),
+            outcome.error,
             first.event_id,
             first.key,
             extra={"eventId": first.event_id, "orderId": first.key},
         )
         if self._hooks.on_failed:
-            # Records confirmed after the first failure are not failures: they stay
-            # pending only to keep the order, and go out again next round.
-            for delivery in unconfirmed:
-                if not delivery.settled or delivery.error is not None:
-                    self._hooks.on_failed(delivery.record, delivery.error or error)
+            # Records confirmed behind the held one are not failures: they stay pending
+            # only to keep the order, and go out again next round.
+            for delivery in outcome.held:
+                failure = delivery.failure
+                if failure is not None:
+                    self._hooks.on_failed(delivery.record, failure)

@@ -18,6 +18,12 @@ class Publisher(Protocol):
     topic and key (confluent-kafka: ``enable.idempotence=true``, which also implies
     ``acks=all``). ``publish`` may raise when the record cannot even be queued (a full
     local queue, say); the relay treats that as a failed delivery.
+
+    The error's class tells the relay what to do with the row (see ``outbox_relay``): a
+    ``PermanentError`` means the record can never be delivered as it is (larger than the
+    broker's limit, invalid), and the row is parked at once; a ``TransientError`` means
+    the broker or the connection failed, which is not held against the row unless records
+    behind it went through.
     """
 
     def publish(

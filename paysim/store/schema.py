@@ -41,9 +41,14 @@ outbox = Table(
     Column("payload", LargeBinary, nullable=False),
     Column("headers", Text, nullable=False),  # JSON object of str -> str
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # pending -> sent, or pending -> parked (a row that cannot be published) -> pending
+    # again by hand (``paysim outbox retry``). Values: see ``paysim.store.outbox.RowState``.
+    Column("state", String(16), nullable=False, default="pending", server_default="pending"),
     Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("parked_at", DateTime(timezone=True), nullable=True),
+    # Failed attempts charged to this row itself (see the relay's docstring).
     Column("attempts", Integer, nullable=False, default=0, server_default="0"),
-    Column("last_error", Text, nullable=True),
+    Column("last_error", Text, nullable=True),  # while parked: why it was parked
     # One event goes to two topics (its own and its family's catch-all), so the event id
     # is unique per topic: a second add() of the same event is a caller bug and fails.
     UniqueConstraint("event_id", "topic", name="uq_outbox_event_topic"),
@@ -51,13 +56,22 @@ outbox = Table(
 )
 
 # The relay's query (pending rows in id order) reads only this small partial index,
-# however many sent rows the table has kept.
+# however many sent rows the table has kept; parked rows (listed, counted for a gauge
+# each round) have one of their own.
 Index(
     "ix_outbox_pending",
     outbox.c.id,
-    sqlite_where=outbox.c.sent_at.is_(None),
-    postgresql_where=outbox.c.sent_at.is_(None),
+    sqlite_where=outbox.c.state == "pending",
+    postgresql_where=outbox.c.state == "pending",
 )
+Index(
+    "ix_outbox_parked",
+    outbox.c.id,
+    sqlite_where=outbox.c.state == "parked",
+    postgresql_where=outbox.c.state == "parked",
+)
+# The retention prune deletes sent rows by age: the oldest are found without a scan.
+Index("ix_outbox_sent_at", outbox.c.sent_at)
 
 processed_events = Table(
     "processed_events",

@@ -1,11 +1,14 @@
 """``python -m paysim.stripe_emulator``: serve the emulator in front of a real stripe-mock.
 
     python -m paysim.stripe_emulator --stripe-mock-base http://127.0.0.1:12111 \\
-        --host 127.0.0.1 --port 12200 --webhook-url URL --webhook-secret whsec_...
+        --host 127.0.0.1 --port 12200 --webhook-url URL
 
-``--stripe-mock-base`` defaults to ``PAYSIM_STRIPE_API_BASE`` when that is set, and
-``--webhook-secret`` to paysim's ``PAYSIM_WEBHOOK_SECRET`` (the secret the payment
-service verifies with), so that a stack started without it still signs as expected.
+``--stripe-mock-base`` defaults to ``PAYSIM_STRIPE_API_BASE`` when that is set. The
+webhook secret and the admin token are never options (a command line is visible to
+every user in ``ps``): they are the stack's, from ``PAYSIM_WEBHOOK_SECRET`` and
+``PAYSIM_ADMIN_TOKEN`` or else the run folder (:mod:`paysim.stack_secrets`), the same
+the payment service verifies with. ``PAYSIM_TEST_MODE=0`` turns the admin API's
+controls off.
 """
 
 from __future__ import annotations
@@ -14,8 +17,7 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from pydantic import SecretStr
-
+from paysim import stack_secrets
 from paysim.config import Settings
 from paysim.stripe_emulator.config import DEFAULT_PORT, EmulatorConfig
 from paysim.stripe_emulator.models import WebhookSettings
@@ -31,9 +33,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--webhook-url", help="where webhooks are POSTed")
-    parser.add_argument(
-        "--webhook-secret", help="endpoint secret (whsec_...) to sign with; default: paysim's"
-    )
     parser.add_argument("--webhook-max-attempts", type=int, default=5)
     parser.add_argument("--webhook-retry-base", type=float, default=1.0, metavar="SECONDS")
     parser.add_argument("--webhook-timeout", type=float, default=5.0, metavar="SECONDS")
@@ -49,10 +48,10 @@ def config_from_args(argv: Sequence[str] | None = None) -> EmulatorConfig:
     base = args.stripe_mock_base or settings.stripe_api_base
     if not base:
         parser.error("--stripe-mock-base is required (or set PAYSIM_STRIPE_API_BASE)")
-    secret = SecretStr(args.webhook_secret) if args.webhook_secret else settings.webhook_secret
+    stack = stack_secrets.resolve(settings)
     webhooks = WebhookSettings(
         url=args.webhook_url,
-        secret=secret,
+        secret=stack.webhook_secret,
         max_attempts=args.webhook_max_attempts,
         retry_base_s=args.webhook_retry_base,
         timeout_s=args.webhook_timeout,
@@ -64,6 +63,8 @@ def config_from_args(argv: Sequence[str] | None = None) -> EmulatorConfig:
         webhooks=webhooks,
         fault_seed=args.seed,
         log_level=args.log_level,
+        test_mode=settings.test_mode,
+        admin_token=stack.admin_token,
     )
 
 

@@ -1,14 +1,18 @@
 """The admin API under ``/_emulator``: health, ledger, faults, webhooks, reset.
 
 Never faulted and never forwarded to stripe-mock; :mod:`.client` is its Python client.
+Everything but health is there only in test mode and only for the holder of the admin
+token (:mod:`.admin_access`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, Depends, HTTPException, Response
 
+from paysim.stripe_emulator import webhook_targets
+from paysim.stripe_emulator.admin_access import closed_router, token_guard
 from paysim.stripe_emulator.emulator import Emulator
 from paysim.stripe_emulator.fault_middleware import ADMIN_PREFIX
 from paysim.stripe_emulator.models import (
@@ -32,7 +36,7 @@ def webhook_view(settings: WebhookSettings) -> WebhookSettingsView:
 
 
 def admin_router(emulator: Emulator) -> APIRouter:
-    """Routes bound to one emulator's parts."""
+    """Routes bound to one emulator's parts: health for anyone, the controls guarded."""
     router = APIRouter(prefix=ADMIN_PREFIX, tags=["emulator admin"])
 
     @router.get("/health")
@@ -43,6 +47,19 @@ def admin_router(emulator: Emulator) -> APIRouter:
         )
         return Health(status="ok", stripe_mock=mock)
 
+    config = emulator.config
+    if not config.test_mode or config.admin_token is None:
+        router.include_router(closed_router())
+        return router
+    controls = APIRouter(dependencies=[Depends(token_guard(config.admin_token))])
+    _state_routes(controls, emulator)
+    _fault_routes(controls, emulator)
+    _webhook_routes(controls, emulator)
+    router.include_router(controls)
+    return router
+
+
+def _state_routes(router: APIRouter, emulator: Emulator) -> None:
     @router.get("/ledger")
     async def ledger() -> Ledger:
         return emulator.state.ledger()
@@ -51,10 +68,6 @@ def admin_router(emulator: Emulator) -> APIRouter:
     async def reset() -> Response:
         emulator.reset()
         return Response(status_code=204)
-
-    _fault_routes(router, emulator)
-    _webhook_routes(router, emulator)
-    return router
 
 
 def _fault_routes(router: APIRouter, emulator: Emulator) -> None:
@@ -93,6 +106,10 @@ def _webhook_routes(router: APIRouter, emulator: Emulator) -> None:
 
     @router.patch("/webhooks")
     async def configure_webhooks(update: WebhookSettingsUpdate) -> WebhookSettingsView:
+        if update.url is not None:
+            refused = webhook_targets.refusal(update.url, emulator.config.webhooks.url)
+            if refused is not None:
+                raise HTTPException(status_code=422, detail=refused)
         return webhook_view(emulator.webhooks.configure(update))
 
     @router.get("/webhooks/deliveries")

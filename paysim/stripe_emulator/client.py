@@ -1,6 +1,7 @@
 """``EmulatorAdmin``: the Python client of the emulator's admin API (``/_emulator``).
 
-Synchronous, one pooled httpx client with a timeout on every call. Errors from the
+Synchronous, one pooled httpx client with a timeout on every call, each bearing the
+stack's admin token (a running stack's is ``ServiceUrls.admin_token``). Errors from the
 admin API raise ``httpx.HTTPStatusError``; unreachable emulators raise httpx's errors.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from pydantic import TypeAdapter
+from pydantic import SecretStr, TypeAdapter
 
 from paysim.stripe_emulator.models import (
     Delivery,
@@ -29,9 +30,14 @@ _DELIVERIES = TypeAdapter(list[Delivery])
 class EmulatorAdmin:
     """Drives one emulator: faults, webhooks, ledger, reset. Use as a context manager."""
 
-    def __init__(self, base_url: str, timeout: float = 5.0) -> None:
+    def __init__(self, base_url: str, token: SecretStr | str, timeout: float = 5.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url + "/_emulator", timeout=timeout)
+        secret = token.get_secret_value() if isinstance(token, SecretStr) else token
+        self._http = httpx.Client(
+            base_url=self.base_url + "/_emulator",
+            headers={"Authorization": f"Bearer {secret}"},
+            timeout=timeout,
+        )
 
     def close(self) -> None:
         self._http.close()

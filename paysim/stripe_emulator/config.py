@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from paysim.stripe_emulator.models import WebhookSettings
 
@@ -28,3 +28,14 @@ class EmulatorConfig(BaseModel):
     idempotency_ttl_s: float = Field(default=24 * 3600.0, gt=0)
     idempotency_max_keys: int = Field(default=100_000, ge=1)
     log_level: str = "info"
+    test_mode: bool = True
+    """The admin API's controls (faults, webhooks, ledger, reset) answer; off, only its
+    health does, and everything else under ``/_emulator`` is 404."""
+    admin_token: SecretStr | None = None
+    """The bearer token the admin API's controls require; needed in test mode."""
+
+    @model_validator(mode="after")
+    def _token_in_test_mode(self) -> EmulatorConfig:
+        if self.test_mode and not self.admin_token:
+            raise ValueError("test mode needs an admin_token: the admin API is never left open")
+        return self

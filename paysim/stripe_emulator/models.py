@@ -115,12 +115,14 @@ class WebhookSettings(BaseModel):
 
 
 class WebhookSettingsUpdate(BaseModel):
-    """A change to :class:`WebhookSettings`; fields left out keep their value."""
+    """A change to :class:`WebhookSettings`; fields left out keep their value.
+
+    A new ``url`` must be on loopback (or be the endpoint the emulator started with)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = None
-    secret: str | None = None
+    url: str | None = Field(default=None, max_length=2048)
+    secret: str | None = Field(default=None, max_length=512)
     timeout_s: float | None = Field(default=None, gt=0)
     max_attempts: int | None = Field(default=None, ge=1)
     retry_base_s: float | None = Field(default=None, ge=0)

@@ -8,7 +8,7 @@ import threading
 
 import httpx
 
-from paysim.bus.dead_letter_tools import replay
+from paysim.bus.dead_letter_replay import replay
 from paysim.bus.dead_letters import DeadLetter
 from paysim.bus.producer import EventProducer
 from paysim.bus.reader import read_records, wait_for_records

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from paysim.config import Settings
 from paysim.infra import Endpoints
 from paysim.services.launcher import ServiceUrls
 
@@ -15,10 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_short_locust_run_is_clean_and_its_invariants_hold(
-    services: ServiceUrls, endpoints: Endpoints
+    services: ServiceUrls, endpoints: Endpoints, stack_settings: Settings
 ) -> None:
     env = {
         **os.environ,
+        # Where the run finds the stack's admin token, as any paysim tool does.
+        "PAYSIM_RUN_DIR": str(stack_settings.resolved_run_dir),
         "PAYSIM_PAYMENT_API": services.payment_api,
         "PAYSIM_ORDER_API": services.order_api,
         "PAYSIM_STRIPE_EMULATOR": services.stripe_emulator,

@@ -9,7 +9,6 @@ sees only what the test produces, not what earlier tests left on the session's b
 from __future__ import annotations
 
 import random
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from paysim.bootstrap.common import ServiceProcess
-from paysim.bootstrap.delivery import build_process
+from paysim.bootstrap.delivery import SERVICE, build_process
 from paysim.bus.producer import EventProducer
 from paysim.bus.reader import Record, read_records, wait_for_records
 from paysim.config import Settings
@@ -29,7 +28,7 @@ from paysim.domain.events import DeliveryEvent, OrderEvent, OrderEventType
 from paysim.services.delivery.order_consumer import TOPICS
 from paysim.store.database import create_engine_for, sqlite_url
 from paysim.store.schema import outbox
-from tests.support import poll, running, start_at_end
+from tests.support import poll, running, start_at_end, wait_until_drained
 
 pytestmark = pytest.mark.integration
 
@@ -76,6 +75,12 @@ class Harness:
         return sorted(
             (r for r in found if r.key == str(order_id) and r.headers.get("eventId") in mine),
             key=lambda r: r.offset,
+        )
+
+    def drain(self, api: TestClient) -> None:
+        """Wait until this service has consumed every order event and published its outbox."""
+        wait_until_drained(
+            self.bootstrap, groups=[self.group], topics=TOPICS, outboxes={SERVICE: api}
         )
 
     def published_ids(self) -> set[str]:
@@ -178,8 +183,9 @@ def test_a_cancel_before_delivery_publishes_delivery_cancelled_and_stops_the_tim
         view = _view(api, order_id)
         assert view is not None
         assert (view["status"], view["nextStep"]) == ("CANCELLED", None)
-        # Not a synchronization: the time a surviving timer would need to show itself.
-        time.sleep(3 * step_s * 1.25)
+        # Timers are rows and the order's is gone (nextStep None), so once the consumer
+        # and the outbox are drained, nothing more can be published for the order.
+        harness.drain(api)
         after = harness.records(order_id)
     event = records[-1].event()
     assert isinstance(event, DeliveryEvent)

@@ -19,20 +19,28 @@ import pytest
 
 from paysim.bus.producer import EventProducer
 from paysim.bus.reader import read_records, wait_for_records
-from paysim.config import Settings
 from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.infra import processes
 from paysim.services.launcher import ServiceUrls
+from paysim.services.payment import refund_consumer
 from paysim.store.database import sqlite_url
 from paysim.stripe_emulator.client import EmulatorAdmin
 from paysim.stripe_emulator.webhooks import signature_header
-from tests.support import confirm, create_intent, events_of_order, paid
+from tests.support import (
+    confirm,
+    create_intent,
+    events_of_order,
+    paid,
+    poll,
+    records_of_order,
+    wait_until_drained,
+)
 
-SECRET = Settings().webhook_secret.get_secret_value()
+RELAY_STARTED = "outbox relay started"
 
 
 def _post_webhook(
-    api: str, event: dict[str, object], *, secret: str = SECRET, timestamp: int | None = None
+    api: str, event: dict[str, object], *, secret: str, timestamp: int | None = None
 ) -> httpx.Response:
     payload = json.dumps(event).encode()
     return httpx.post(
@@ -78,7 +86,7 @@ def test_stripe_5xx_and_429_are_retried_with_the_same_key(
 
 
 def test_forged_and_stale_signatures_are_rejected_and_nothing_is_recorded(
-    services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str
+    services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str, webhook_secret: str
 ) -> None:
     payment = paid(services.payment_api)
     [real] = _stripe_events(emulator, payment["stripePaymentIntentId"], "payment_intent.succeeded")
@@ -89,12 +97,14 @@ def test_forged_and_stale_signatures_are_rejected_and_nothing_is_recorded(
     wrong_secret = _post_webhook(services.payment_api, forged, secret="whsec_attacker")
     assert wrong_secret.status_code == 400
     assert "signature" in wrong_secret.json()["message"]
-    too_old = _post_webhook(services.payment_api, stale, timestamp=int(time.time()) - 3600)
+    too_old = _post_webhook(
+        services.payment_api, stale, secret=webhook_secret, timestamp=int(time.time()) - 3600
+    )
     assert too_old.status_code == 400
     unsigned = httpx.post(f"{services.payment_api}/webhooks/stripe", content=b"{}", timeout=10)
     assert unsigned.status_code == 400
 
-    assert _post_webhook(services.payment_api, fresh).status_code == 200
+    assert _post_webhook(services.payment_api, fresh, secret=webhook_secret).status_code == 200
     # The relay publishes in commit order: once the fresh one is out, nothing else came.
     records = wait_for_records(
         bootstrap_servers,
@@ -112,7 +122,7 @@ def test_forged_and_stale_signatures_are_rejected_and_nothing_is_recorded(
 
 
 def test_duplicated_and_reordered_webhooks_change_state_once_and_forward_only(
-    services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str
+    services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str, webhook_secret: str
 ) -> None:
     payment = create_intent(services.payment_api)
     declined = confirm(services.payment_api, payment["paymentId"], "pm_card_visa_chargeDeclined")
@@ -124,8 +134,8 @@ def test_duplicated_and_reordered_webhooks_change_state_once_and_forward_only(
 
     # Replay Stripe's own events late, twice, and in the wrong order.
     for event in (succeeded, failed, succeeded, failed):
-        assert _post_webhook(services.payment_api, event).status_code == 200
-    second = _post_webhook(services.payment_api, failed).json()
+        assert _post_webhook(services.payment_api, event, secret=webhook_secret).status_code == 200
+    second = _post_webhook(services.payment_api, failed, secret=webhook_secret).json()
     assert second["duplicate"] is True
 
     state = httpx.get(
@@ -198,8 +208,16 @@ def test_refund_requested_on_kafka_is_performed_once(
     assert refunded.refund_amount_minor == 1200
     assert refunded.refund_request_id == request.refund_request_id
     assert refunded.refund_id
-    time.sleep(1.0)  # give a wrongly repeated refund the time to show up
+    # Both requests handled and whatever they owed published: a wrongly repeated refund
+    # would be at Stripe and on Kafka by now.
+    wait_until_drained(
+        bootstrap_servers,
+        groups=[refund_consumer.GROUP],
+        topics=refund_consumer.TOPICS,
+        outboxes={"payment": services.payment_api},
+    )
     assert len(emulator.ledger().refunds_for(payment["stripePaymentIntentId"])) == 1
+    assert len(records_of_order(bootstrap_servers, "payment-refunded", payment["orderId"])) == 1
     state = httpx.get(
         f"{services.payment_api}/api/payments/{payment['paymentId']}", timeout=10
     ).json()
@@ -274,8 +292,10 @@ def test_a_relay_killed_between_commit_and_publish_loses_and_duplicates_nothing(
     relay_less_payment_service: tuple[str, str], bootstrap_servers: str, tmp_path: Path
 ) -> None:
     api, db_url = relay_less_payment_service
-    relay = _relay(bootstrap_servers, db_url, tmp_path / "relay-1.log")
-    time.sleep(1.0)  # let it start; then freeze it so commits pile up unpublished
+    relay_log = tmp_path / "relay-1.log"
+    relay = _relay(bootstrap_servers, db_url, relay_log)
+    # Once it runs, freeze it, so that commits pile up unpublished.
+    poll(lambda: RELAY_STARTED in relay_log.read_text(), "the relay to start")
     os.kill(relay.pid, signal.SIGSTOP)
     # Order ids of their own: this database's counter would repeat the main service's.
     first = int(time.time() * 1000) % 10**9 * 10

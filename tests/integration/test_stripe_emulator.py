@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import stripe
+from pydantic import SecretStr
 
 from paysim.stripe_emulator import EmulatorAdmin, EmulatorConfig, EmulatorThread
 from paysim.stripe_emulator.models import FaultKind, WebhookSettings
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.integration
 
 API_KEY = "sk_test_paysimEmulator"
 WEBHOOK_SECRET = "whsec_test_paysim_emulator"
+ADMIN_TOKEN = "test-admin-token-of-this-module"
 
 DECLINES = [
     ("pm_card_visa_chargeDeclined", "card_declined", "generic_decline", "Your card was declined."),
@@ -84,6 +86,7 @@ def emulator_url(stripe_api_base: str) -> Iterator[str]:
         fault_seed=1234,
         log_level="warning",
         webhooks=WebhookSettings(retry_base_s=0.05, retry_max_s=0.2, timeout_s=2.0),
+        admin_token=SecretStr(ADMIN_TOKEN),
     )
     with EmulatorThread(config) as server:
         yield server.url
@@ -91,7 +94,7 @@ def emulator_url(stripe_api_base: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def admin(emulator_url: str) -> Iterator[EmulatorAdmin]:
-    with EmulatorAdmin(emulator_url, timeout=5.0) as client:
+    with EmulatorAdmin(emulator_url, ADMIN_TOKEN, timeout=5.0) as client:
         yield client
 
 

@@ -6,208 +6,27 @@ set (the backends are parametrized from what is configured, nothing is skipped).
 
 from __future__ import annotations
 
-import os
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine, select
 
-from paysim.codec import decode_event
-from paysim.domain.events import (
-    AnyEvent,
-    OrderEvent,
-    OrderEventType,
-    PaymentEvent,
-    PaymentEventType,
-)
-from paysim.domain.status import OrderStatus, PaymentStatus
-from paysim.store import (
-    OutboxRecord,
-    OutboxRelay,
-    RelayHooks,
-    UnitOfWork,
-    create_engine_for,
-    create_schema,
-    sqlite_url,
-)
-from paysim.store.outbox import Outbox
+from paysim.store import OutboxRelay, RelayHooks, UnitOfWork, create_engine_for
 from paysim.store.outbox_relay import DeliveryNotConfirmedError
-from paysim.store.ports import DeliveryCallback, Publisher
-from paysim.store.schema import metadata as store_metadata
+from paysim.store.ports import Publisher
 from paysim.store.schema import outbox
-
-POSTGRES_URL = os.environ.get("PAYSIM_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
-
-
-class BrokerError(Exception):
-    """What the fake broker reports for a record it refuses."""
-
-
-class Crash(BaseException):
-    """The relay process dies here: nothing after this line of the relay runs."""
-
-
-@dataclass(frozen=True)
-class Delivered:
-    topic: str
-    key: str
-    value: bytes
-    headers: dict[str, str]
-
-    @property
-    def event(self) -> AnyEvent:
-        return decode_event(self.value)
-
-
-@dataclass
-class FakePublisher:
-    """An in-memory ``Publisher``; ``calls`` counts publish() calls from 0.
-
-    Reports arrive on ``flush`` (as with confluent-kafka), except with ``report_at_once``.
-    ``refuse`` calls get a failure report, ``lose`` calls get no report at all,
-    ``raise_at`` calls raise from publish(), ``crash_on_publish`` / ``crash_after_flush``
-    kill the relay before anything is handed over / after everything was confirmed.
-    """
-
-    refuse: set[int] = field(default_factory=set)
-    lose: set[int] = field(default_factory=set)
-    raise_at: set[int] = field(default_factory=set)
-    report_at_once: bool = False
-    crash_on_publish: bool = False
-    crash_after_flush: bool = False
-    flush_raises: int = 0
-    calls: int = 0
-    delivered: list[Delivered] = field(default_factory=list)
-    _queued: list[tuple[int, Delivered, DeliveryCallback]] = field(default_factory=list)
-
-    def publish(
-        self,
-        topic: str,
-        key: str,
-        value: bytes,
-        headers: dict[str, str],
-        on_delivery: DeliveryCallback,
-    ) -> None:
-        if self.crash_on_publish:
-            raise Crash
-        call, self.calls = self.calls, self.calls + 1
-        if call in self.raise_at:
-            raise BufferError("local queue full")
-        self._queued.append((call, Delivered(topic, key, value, dict(headers)), on_delivery))
-        if self.report_at_once:
-            self._report()
-
-    def flush(self, timeout_s: float) -> int:  # noqa: ARG002 - the fake answers at once
-        if self.flush_raises:
-            self.flush_raises -= 1
-            raise RuntimeError("broker transport failure")
-        undelivered = self._report()
-        if self.crash_after_flush:
-            raise Crash
-        return undelivered
-
-    def _report(self) -> int:
-        queued, self._queued = self._queued, []
-        undelivered = 0
-        for call, record, on_delivery in queued:
-            if call in self.lose:
-                undelivered += 1
-            elif call in self.refuse:
-                on_delivery(BrokerError(f"refused call {call}"))
-            else:
-                self.delivered.append(record)
-                on_delivery(None)
-        return undelivered
+from tests.fakes import Crash, FakePublisher
+from tests.unit.outbox_rows import (
+    commit_interleaved,
+    expected_records,
+    pending,
+    relay_running,
+    saga_events,
+    seen,
+    wait_until,
+)
 
 
 def _conforms(publisher: FakePublisher) -> Publisher:
     return publisher  # mypy checks that the fake honours the port
-
-
-@pytest.fixture(params=BACKENDS)
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return sqlite_url(tmp_path / "payment.db")
-    assert POSTGRES_URL is not None
-    return POSTGRES_URL
-
-
-@pytest.fixture
-def engine(url: str) -> Iterator[Engine]:
-    engine = create_engine_for(url)
-    if engine.dialect.name != "sqlite":
-        with engine.begin() as connection:
-            store_metadata.drop_all(connection)
-    create_schema(engine)
-    yield engine
-    engine.dispose()
-
-
-def saga_events(order_id: int) -> list[AnyEvent]:
-    return [
-        PaymentEvent(
-            event_type=PaymentEventType.PAYMENT_INITIATED,
-            order_id=order_id,
-            payment_id=order_id,
-            amount_minor=1000 + order_id,
-            currency="usd",
-            status=PaymentStatus.PENDING,
-        ),
-        PaymentEvent(
-            event_type=PaymentEventType.PAYMENT_COMPLETED,
-            order_id=order_id,
-            payment_id=order_id,
-            amount_minor=1000 + order_id,
-            currency="usd",
-            status=PaymentStatus.COMPLETED,
-            previous_status=PaymentStatus.PROCESSING,
-        ),
-        OrderEvent(
-            event_type=OrderEventType.ORDER_CONFIRMED,
-            order_id=order_id,
-            status=OrderStatus.CONFIRMED,
-            previous_status=OrderStatus.PENDING,
-        ),
-    ]
-
-
-def commit_interleaved(engine: Engine, orders: int = 3) -> list[AnyEvent]:
-    """Commit each order's saga, one event per transaction, orders interleaved."""
-    sagas = [saga_events(order_id) for order_id in range(1, orders + 1)]
-    committed: list[AnyEvent] = []
-    for step in range(3):
-        for saga in sagas:
-            with UnitOfWork(engine) as uow:
-                uow.outbox.add(saga[step])
-            committed.append(saga[step])
-    return committed
-
-
-def expected_records(events: list[AnyEvent]) -> list[tuple[str, str]]:
-    """(topic, eventId) in publish order: each event on its own topic, then the catch-all."""
-    family = {"PAYMENT": "payment-events", "ORDER": "order-events"}
-    return [
-        (topic, str(event.event_id))
-        for event in events
-        for topic in (
-            event.event_type.value.lower().replace("_", "-"),
-            family[event.event_type.value.split("_")[0]],
-        )
-    ]
-
-
-def seen(publisher: FakePublisher) -> list[tuple[str, str]]:
-    return [(d.topic, d.headers["eventId"]) for d in publisher.delivered]
-
-
-def pending(engine: Engine) -> list[OutboxRecord]:
-    with engine.begin() as connection:
-        return Outbox(connection).pending(limit=1_000)
 
 
 def test_publishes_everything_in_commit_order_with_keys_and_headers(engine: Engine) -> None:
@@ -251,8 +70,9 @@ def test_only_confirmed_rows_are_marked_sent(engine: Engine) -> None:
     assert relay.run_once() == 3
     left = pending(engine)
     assert [(r.topic, r.event_id) for r in left] == expected_records(events)[3:]
-    # The unconfirmed record and those after it were attempted; the rest were not.
-    assert [r.attempts for r in left[:4]] == [1, 1, 1, 0]
+    # Only the unconfirmed record is charged an attempt (records behind it were confirmed:
+    # the broker takes records, just not that one); those behind it wait to keep the order.
+    assert [r.attempts for r in left[:4]] == [1, 0, 0, 0]
     with engine.connect() as connection:
         last_error = connection.execute(
             select(outbox.c.last_error).where(outbox.c.id == left[0].id)
@@ -380,18 +200,9 @@ def test_hooks_report_latency_failures_and_backlog(engine: Engine) -> None:
 def test_run_relays_until_stopped_and_survives_a_failing_round(engine: Engine) -> None:
     publisher = FakePublisher(flush_raises=1)
     relay = OutboxRelay(engine, publisher, batch_size=5, poll_interval_s=0.01)
-    stop = threading.Event()
-    thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
+    with relay_running(relay):
         events = commit_interleaved(engine)
-        deadline = time.monotonic() + 30
-        while pending(engine) and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-    assert not thread.is_alive()
+        wait_until(lambda: not pending(engine))
     assert pending(engine) == []
     # The failed round published without marking: its records went out again, in order.
     unique = list(dict.fromkeys(seen(publisher)))

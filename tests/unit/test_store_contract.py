@@ -186,6 +186,69 @@ class StoreContract:
             assert box.backlog() == 2
             assert box.oldest_pending_age_s() == pytest.approx(2.5)
 
+    def test_park_list_count_and_retry(self, engine: Engine) -> None:
+        clock = FixedClock(datetime(2025, 1, 1, 12, 0, tzinfo=UTC))
+        with engine.begin() as connection:
+            box = Outbox(connection, clock=clock)
+            box.add(payment_completed())
+            box.add(order_confirmed())
+            sizes = {r.id: len(r.payload) for r in box.pending(limit=10)}
+            first, second, third, _ = sizes
+            clock.now += timedelta(seconds=3)
+            assert box.park(second, "RecordRefusedError: " + "x" * 5_000)
+            assert not box.park(second, "again")  # only a pending row can be parked
+            assert box.mark_sent([first]) == 1
+            assert not box.park(first, "sent already")
+            assert box.park(third, "too large")
+            assert (box.parked_count(), box.backlog()) == (2, 1)
+            assert [r.id for r in box.pending(limit=10)] == [third + 1]
+
+            rows = box.parked()
+            assert [r.id for r in rows] == [second, third]
+            row = rows[0]
+            assert (row.topic, row.key, row.event_type) == (
+                "payment-events",
+                "42",
+                "PAYMENT_COMPLETED",
+            )
+            assert row.attempts == 1
+            assert row.reason.startswith("RecordRefusedError: xxx")
+            assert len(row.reason) == 2_000  # bounded
+            assert row.parked_at == clock.now
+            assert row.payload_bytes == sizes[second]
+
+            assert box.retry_parked([third]) == [third]
+            assert box.retry_parked() == [second]
+            assert (box.parked_count(), box.backlog()) == (0, 3)
+            assert [(r.id, r.attempts) for r in box.pending(limit=10)] == [
+                (second, 0),
+                (third, 0),
+                (third + 1, 0),
+            ]
+
+    def test_prune_sent_deletes_old_sent_rows_only_oldest_first(self, engine: Engine) -> None:
+        clock = FixedClock(datetime(2025, 1, 1, 12, 0, tzinfo=UTC))
+        with engine.begin() as connection:
+            box = Outbox(connection, clock=clock)
+            for order_id in range(1, 5):
+                box.add(payment_completed(order_id=order_id))
+            ids = [r.id for r in box.pending(limit=10)]
+            box.mark_sent(ids[:2])  # sent at 12:00
+            clock.now += timedelta(hours=1)
+            box.mark_sent(ids[2:4])  # sent at 13:00
+            box.park(ids[4], "too large")
+            clock.now += timedelta(hours=1)
+            # An hour old or more: the first two only, and one at a time when asked.
+            horizon = clock.now - timedelta(hours=1)
+            assert box.prune_sent(horizon, limit=1) == 1
+            assert box.prune_sent(horizon) == 1
+            assert box.prune_sent(horizon) == 0
+            assert box.prune_sent(clock.now + timedelta(days=365)) == 2
+            # Pending and parked rows stay, however old.
+            assert (box.backlog(), box.parked_count()) == (3, 1)
+            left = connection.execute(select(outbox.c.id).order_by(outbox.c.id)).scalars()
+            assert list(left) == ids[4:]
+
     def test_adding_the_same_event_twice_fails(self, engine: Engine) -> None:
         event = payment_completed()
 

@@ -16,8 +16,9 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from paysim.domain import saga
+from paysim.domain.clock import utc_now
 from paysim.domain.commands import CancelPayment, Command, RefundPayment
-from paysim.domain.events import PaymentEvent, PaymentEventType, utc_now
+from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.domain.order_state import (
     RESTAURANT_MOVE_TARGETS,
     RestaurantMove,
@@ -25,13 +26,14 @@ from paysim.domain.order_state import (
     move_order,
     order_event_on_enter,
 )
-from paysim.domain.status import OrderStatus, PaymentStatus
+from paysim.domain.status import PaymentStatus
 from paysim.observe import metrics
 from paysim.services.faults import FaultPoints
 from paysim.services.order import repository as repo
 from paysim.services.order.order_events import order_event
 from paysim.services.order.payment_client import PaymentClient
 from paysim.services.order.repository import Order
+from paysim.store.transactional_service import TransactionalService
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ log = logging.getLogger(__name__)
 SOURCE = "order-service"
 
 
-class OrderService:
+class OrderService(TransactionalService):
     """Orders, moved by commands here and by events in ``event_reactions``."""
 
     def __init__(
@@ -51,14 +53,10 @@ class OrderService:
         deadlines: saga.Deadlines = saga.DEFAULT_DEADLINES,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self._engine = engine
+        super().__init__(engine, clock=clock)
         self.payments = payments
         self.faults = faults
         self.deadlines = deadlines
-        self.clock = clock
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._engine, clock=self.clock)
 
     def get(self, order_id: int) -> Order:
         with self.uow() as uow:
@@ -75,9 +73,13 @@ class OrderService:
         cause: str,
         event_id: str | None = None,
     ) -> Order:
-        """Save ``after``; entering a new status publishes the event it owes, if any."""
+        """Save ``after``; entering a new status publishes the event it owes, if any.
+
+        The one way an order is changed (``repo.save`` is not called elsewhere), so no
+        status change can leave its event unowed.
+        """
         moved = repo.save(
-            uow.connection, before, after, cause=cause, event_id=event_id, now=self.clock()
+            uow.connection, before, after, cause=cause, event_id=event_id, now=self.now()
         )
         event_type = order_event_on_enter(after.status) if after.status != before.status else None
         if event_type is not None:
@@ -106,7 +108,7 @@ class OrderService:
     def _note_compensation(
         self, uow: UnitOfWork, order: Order, kind: str, reason: str, amount_minor: int | None
     ) -> None:
-        now = self.clock()
+        now = self.now()
         repo.record_compensation(
             uow.connection,
             order,
@@ -116,14 +118,7 @@ class OrderService:
             now=now,
         )
         current = repo.get(uow.connection, order.order_id)
-        repo.save(
-            uow.connection,
-            current,
-            replace(current, compensated_at=now),
-            cause="compensation",
-            event_id=None,
-            now=now,
-        )
+        self.move(uow, current, replace(current, compensated_at=now), cause="compensation")
         metrics.COMPENSATIONS.labels(kind, reason).inc()
         log.info(
             "compensation %s (%s) orderId=%s paymentId=%s",
@@ -190,15 +185,10 @@ class OrderService:
 
     def sweep_deadlines(self) -> int:
         """Compensate orders stuck past their deadline; returns how many were."""
-        now = self.clock()
-        shortest = min(
-            self.deadlines.payment_pending, self.deadlines.payment_failed, self.deadlines.cancelling
-        )
+        now = self.now()
         with self.uow() as uow:
             candidates = repo.waiting(
-                uow.connection,
-                {OrderStatus.PAYMENT_PENDING, OrderStatus.PAYMENT_FAILED, OrderStatus.CANCELLING},
-                now - shortest,
+                uow.connection, set(self.deadlines.by_status()), now - self.deadlines.shortest
             )
         compensated = 0
         for candidate in candidates:
