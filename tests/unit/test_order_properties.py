@@ -45,7 +45,8 @@ from paysim.domain.transitions import IllegalTransition
 
 OS = OrderStatus
 FINAL = frozenset({OS.DELIVERED, OS.CANCELLED, OS.REFUNDED})
-PAID = PAID_UNDELIVERED | {OS.CANCELLING, OS.DELIVERED, OS.REFUNDED}
+EVER_PAID = PAID_UNDELIVERED | {OS.CANCELLING, OS.DELIVERED, OS.REFUNDED}
+"""Where a paid order can be: it goes on to delivery or to a refund, never back."""
 TOTAL = Money(2599, "usd")
 
 
@@ -95,7 +96,7 @@ class OrderLifecycle(RuleBasedStateMachine):
     @rule()
     def customer_cancels(self) -> None:
         before = self.status
-        payment = PaymentRef(1, 1, TOTAL if before in PAID else Money(0, "usd"))
+        payment = PaymentRef(1, 1, TOTAL if before in EVER_PAID else Money(0, "usd"))
         command = on_customer_cancel(before, payment)
         try:
             self.status = cancel_order(before)
@@ -136,10 +137,10 @@ class OrderLifecycle(RuleBasedStateMachine):
 
     @invariant()
     def a_paid_order_is_refunded_never_unpaid_or_cancelled(self) -> None:
-        if self.status in PAID:
+        if self.status in EVER_PAID:
             self.was_paid = True
         if self.was_paid:
-            assert self.status in PAID, f"paid order moved to {self.status}"
+            assert self.status in EVER_PAID, f"paid order moved to {self.status}"
 
 
 TestOrderLifecycle = OrderLifecycle.TestCase
@@ -203,7 +204,7 @@ def test_an_unpaid_order_is_cancelled_never_refunded_and_a_paid_one_never_cancel
 
 @pytest.mark.parametrize("status", list(OS))
 def test_a_payment_event_that_would_reopen_a_paid_order_is_ignored(status: OS) -> None:
-    if status not in PAID:
+    if status not in EVER_PAID:
         return
     reopening = [t for t in PaymentEventType if order_target(t) in UNPAID | {OS.CANCELLED}]
     assert len(reopening) == 4  # initiated, processing, failed, cancelled

@@ -30,8 +30,10 @@ from hypothesis.stateful import (
 from paysim.domain.bounds import MAX_AMOUNT_MINOR
 from paysim.domain.money import SUPPORTED_CURRENCIES, Money
 from paysim.domain.payment_state import (
+    CAPTURED,
     PAYMENT_MACHINE,
     PAYMENT_RANK,
+    REFUNDABLE,
     apply_payment_event,
     move_payment,
 )
@@ -39,8 +41,6 @@ from paysim.domain.refunds import RefundError, refundable, status_after_refunds,
 from paysim.domain.status import PaymentStatus as P
 from paysim.domain.transitions import IllegalTransition, Outcome
 
-CAPTURED = frozenset({P.COMPLETED, P.REFUND_PENDING, P.PARTIALLY_REFUNDED, P.REFUNDED})
-REFUNDABLE = frozenset({P.COMPLETED, P.PARTIALLY_REFUNDED, P.REFUND_PENDING})
 FINAL = frozenset({P.CANCELLED, P.REFUNDED})
 
 Progress = tuple[int, int, int]
