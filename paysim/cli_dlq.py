@@ -61,7 +61,7 @@ def _fail(message: str) -> typer.Exit:
 def _letters(bootstrap_servers: str | None, topic: str | None) -> tuple[str, list[DeadLetter]]:
     from confluent_kafka import KafkaException
 
-    from paysim.bus.dead_letter_tools import DLQ_TOPICS, list_dead_letters, select
+    from paysim.bus.dead_letter_replay import DLQ_TOPICS, list_dead_letters, select
 
     try:
         servers = bootstrap_servers or find_bootstrap_servers(Settings())
@@ -161,7 +161,7 @@ def dlq_replay(
     Safe to repeat: consumers are idempotent, so an event already handled is not applied
     twice. Each replayed record carries a dlq.replayed.from header naming its dead letter.
     """
-    from paysim.bus.dead_letter_tools import by_event_id, event_id_of, replay
+    from paysim.bus.dead_letter_replay import by_event_id, event_id_of, replay
 
     if bool(event_ids) == replay_all:
         raise _fail("give either --event-id (one or more) or --all")

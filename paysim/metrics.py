@@ -78,3 +78,8 @@ COMPENSATIONS = Counter(
     "Compensations the saga issued, by kind (REFUND, CANCEL_PAYMENT) and reason.",
     ["kind", "reason"],
 )
+WORKER_ERRORS = Counter(
+    "paysim_worker_errors_total",
+    "Rounds of a periodic background worker (sweeps, timers) that raised, by worker.",
+    ["worker"],
+)

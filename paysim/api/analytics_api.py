@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import FastAPI
 
-from paysim.api.errors import install
+from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
 from paysim.services.analytics.analytics_metrics import refresh_gauges
 from paysim.services.analytics.service import AnalyticsService
 
 
-def create_app(service: AnalyticsService) -> FastAPI:
+def create_app(
+    service: AnalyticsService, *, dead_workers: DeadWorkers = no_dead_workers
+) -> FastAPI:
     """The app over a built service; ``paysim.bootstrap.analytics`` does the building."""
-    app = FastAPI(title="paysim analytics service", version="1")
-    install(app)
+    gauges = partial(refresh_gauges, service)
+    app = service_app("paysim analytics service", service.check_store, gauges, dead_workers)
 
     @app.get("/api/analytics/summary")
     def summary() -> dict[str, Any]:
@@ -24,15 +26,5 @@ def create_app(service: AnalyticsService) -> FastAPI:
         Amounts are exact decimal strings (``"25.99"``) with their minor units beside.
         """
         return service.totals().summary()
-
-    @app.get("/metrics")
-    def get_metrics() -> Response:
-        refresh_gauges(service)
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        service.totals()  # reads the store: a broken database fails the check
-        return {"status": "ok"}
 
     return app

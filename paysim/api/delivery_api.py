@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import FastAPI
 
-from paysim.api.errors import install
+from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
+from paysim.api.params import PathId
 from paysim.errors import PaysimError
 from paysim.services.delivery.delivery_metrics import refresh_gauges
 from paysim.services.delivery.repository import DeliveryNotFoundError
@@ -32,38 +33,19 @@ def delivery_view(details: DeliveryDetails) -> dict[str, Any]:
         "nextStep": (
             {"status": step.next_status.value, "dueAt": step.due_at.isoformat()} if step else None
         ),
-        "history": [
-            {
-                "from": t.from_status,
-                "to": t.to_status,
-                "applied": t.applied,
-                "cause": t.cause,
-                "eventId": t.event_id,
-                "note": t.note,
-                "at": t.at.isoformat(),
-            }
-            for t in details.history
-        ],
+        "history": [t.view() for t in details.history],
     }
 
 
-def create_app(service: DeliveryService) -> FastAPI:
+def create_app(service: DeliveryService, *, dead_workers: DeadWorkers = no_dead_workers) -> FastAPI:
     """The app over a built service; ``paysim.bootstrap.delivery`` does the building."""
-    app = FastAPI(title="paysim delivery service", version="1")
-    install(app, STATUSES)
+    gauges = partial(refresh_gauges, service)
+    app = service_app(
+        "paysim delivery service", service.check_store, gauges, dead_workers, statuses=STATUSES
+    )
 
     @app.get("/api/deliveries/{order_id}")
-    def get_delivery(order_id: int) -> dict[str, Any]:
+    def get_delivery(order_id: PathId) -> dict[str, Any]:
         return delivery_view(service.details(order_id))
-
-    @app.get("/metrics")
-    def get_metrics() -> Response:
-        refresh_gauges(service)
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        service.check_store()
-        return {"status": "ok"}
 
     return app

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import FastAPI, Query
 from pydantic import BaseModel, Field
 
-from paysim.api.errors import install
 from paysim.api.faults_api import fault_router
+from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
+from paysim.api.params import ListLimit, PathId
+from paysim.domain.bounds import MAX_REASON_LENGTH
 from paysim.domain.order_state import RestaurantMove
 from paysim.errors import PaysimError
-from paysim.services.order import repository as repo
 from paysim.services.order.repository import Order, OrderNotFoundError
 from paysim.services.order.service import OrderService
 
@@ -20,7 +20,7 @@ STATUSES: dict[type[PaysimError], int] = {OrderNotFoundError: 404}
 
 
 class ReasonBody(BaseModel):
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
 
 
 def order_view(order: Order) -> dict[str, Any]:
@@ -40,28 +40,32 @@ def order_view(order: Order) -> dict[str, Any]:
     }
 
 
-def create_app(service: OrderService) -> FastAPI:
-    app = FastAPI(title="paysim order service", version="1")
-    install(app, STATUSES)
+def create_app(service: OrderService, *, dead_workers: DeadWorkers = no_dead_workers) -> FastAPI:
+    app = service_app(
+        "paysim order service", service.check_store, dead_workers=dead_workers, statuses=STATUSES
+    )
     app.include_router(fault_router(service.faults))
 
     @app.get("/api/orders")
-    def list_orders(status: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    def list_orders(
+        status: Annotated[str | None, Query(max_length=32)] = None,
+        limit: ListLimit = 1000,
+    ) -> list[dict[str, Any]]:
         orders = service.list_orders(status.upper() if status else None, limit)
         return [order_view(order) for order in orders]
 
     @app.get("/api/orders/{order_id}")
-    def get_order(order_id: int) -> dict[str, Any]:
+    def get_order(order_id: PathId) -> dict[str, Any]:
         order, history = service.with_history(order_id)
         return {**order_view(order), "history": history}
 
     @app.post("/api/orders/{order_id}/cancel")
-    def cancel(order_id: int, body: ReasonBody) -> dict[str, Any]:
+    def cancel(order_id: PathId, body: ReasonBody) -> dict[str, Any]:
         return order_view(service.cancel(order_id, body.reason or "requested_by_customer"))
 
     def restaurant_route(path: str, decision: RestaurantMove) -> None:
         @app.post(f"/api/orders/{{order_id}}/{path}", name=f"restaurant_{path}")
-        def move(order_id: int, body: ReasonBody | None = None) -> dict[str, Any]:
+        def move(order_id: PathId, body: ReasonBody | None = None) -> dict[str, Any]:
             reason = body.reason if body else None
             return order_view(service.restaurant(order_id, decision, reason))
 
@@ -73,15 +77,5 @@ def create_app(service: OrderService) -> FastAPI:
     @app.get("/api/compensations")
     def compensations() -> list[dict[str, Any]]:
         return service.compensations()
-
-    @app.get("/metrics")
-    def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        with service.uow() as uow:
-            repo.status_counts(uow.connection)
-        return {"status": "ok"}
 
     return app

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Query, Request, Response
+from fastapi import FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
-from paysim.api.errors import install
-from paysim.domain.money import Money
+from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
+from paysim.api.params import ListLimit, PathId
+from paysim.domain.bounds import (
+    MAX_AMOUNT_DIGITS,
+    MAX_AMOUNT_MINOR,
+    MAX_EVENT_IDS,
+    MAX_ID,
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    MAX_REASON_LENGTH,
+    MAX_STRIPE_ID_LENGTH,
+)
+from paysim.domain.money import MAX_DECIMALS, Money
+from paysim.domain.order_ids import CLIENT_ORDER_IDS, OrderIdTakenError
 from paysim.domain.status import PaymentMethod
 from paysim.errors import PaysimError
 from paysim.services.payment import audit_trail, webhook_handler
@@ -30,6 +41,7 @@ from paysim.services.payment.webhook_repository import WebhookRecord
 
 STATUSES: dict[type[PaysimError], int] = {
     PaymentNotFoundError: 404,
+    OrderIdTakenError: 409,
     ConfirmationInProgressError: 409,
     NotRefundableError: 409,
     webhook_handler.WebhookRejectedError: 400,
@@ -37,8 +49,7 @@ STATUSES: dict[type[PaysimError], int] = {
     StripeRefusedError: 422,
 }
 
-MAX_EVENT_IDS = 200
-StripeEventId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+StripeEventId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_STRIPE_ID_LENGTH)]
 
 
 class CamelModel(BaseModel):
@@ -48,8 +59,18 @@ class CamelModel(BaseModel):
 class AmountFields(CamelModel):
     """An amount as the plan's decimal ``amount`` or as exact ``amountMinor``; never both."""
 
-    amount: Decimal | None = Field(default=None, description="Major units, e.g. 25.99")
-    amount_minor: int | None = Field(default=None, description="Minor units, e.g. 2599")
+    # Bounds any currency allows (8 whole digits for JPY, 3 decimals for KWD), checked
+    # before any arithmetic; the currency's own decimals and the exact ceiling are
+    # checked by ``Money.from_decimal``.
+    amount: Decimal | None = Field(
+        default=None,
+        max_digits=MAX_AMOUNT_DIGITS + MAX_DECIMALS,
+        decimal_places=MAX_DECIMALS,
+        description="Major units, e.g. 25.99",
+    )
+    amount_minor: int | None = Field(
+        default=None, ge=1, le=MAX_AMOUNT_MINOR, description="Minor units, e.g. 2599"
+    )
 
     def money(self, currency: str) -> Money | None:
         if self.amount_minor is not None:
@@ -66,10 +87,19 @@ class AmountFields(CamelModel):
 
 
 class CreateIntentRequest(AmountFields):
-    user_id: int = Field(gt=0)
+    user_id: int = Field(gt=0, le=MAX_ID)
     currency: str = Field(min_length=3, max_length=3, examples=["usd"])
     payment_method: PaymentMethod = PaymentMethod.CARD
-    order_id: int | None = Field(default=None, gt=0)
+    order_id: int | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_ID,
+        description=(
+            "Omit it: one is generated. A new order's own id must lie in "
+            f"{CLIENT_ORDER_IDS.start}..{CLIENT_ORDER_IDS.stop - 1}; an id already used "
+            "may be named again only by the same userId (a new payment for that order)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _positive_amount(self) -> CreateIntentRequest:
@@ -82,15 +112,20 @@ class CreateIntentRequest(AmountFields):
 
 
 class ConfirmRequest(CamelModel):
-    payment_method_id: str = Field(min_length=1, examples=["pm_card_visa"])
+    payment_method_id: str = Field(
+        min_length=1, max_length=MAX_STRIPE_ID_LENGTH, examples=["pm_card_visa"]
+    )
 
 
 class CancelRequest(CamelModel):
-    reason: str = Field(default="requested_by_customer", min_length=1)
+    reason: str = Field(default="requested_by_customer", min_length=1, max_length=MAX_REASON_LENGTH)
 
 
 class RefundRequest(AmountFields):
-    reason: str | None = None
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+
+
+IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=MAX_IDEMPOTENCY_KEY_LENGTH)]
 
 
 def payment_view(payment: Payment) -> dict[str, Any]:
@@ -129,15 +164,23 @@ def webhook_view(record: WebhookRecord) -> dict[str, Any]:
     }
 
 
-def create_app(service: PaymentService, refunds: PaymentRefunds, webhook_secret: str) -> FastAPI:
+def create_app(
+    service: PaymentService,
+    refunds: PaymentRefunds,
+    webhook_secret: str,
+    *,
+    dead_workers: DeadWorkers = no_dead_workers,
+) -> FastAPI:
     """The app over a built service; ``paysim.bootstrap`` does the building."""
-    app = FastAPI(title="paysim payment service", version="1")
-    install(app, STATUSES)
+    gauges = partial(refresh_gauges, service)
+    app = service_app(
+        "paysim payment service", service.check_store, gauges, dead_workers, statuses=STATUSES
+    )
 
     @app.post("/api/payments/create-intent", status_code=201)
     def create_intent(
         body: CreateIntentRequest,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
         money = body.money(body.currency)
         assert money is not None
@@ -153,7 +196,7 @@ def create_app(service: PaymentService, refunds: PaymentRefunds, webhook_secret:
         return payment_view(payment)
 
     @app.post("/api/payments/{payment_id}/confirm")
-    def confirm(payment_id: int, body: ConfirmRequest) -> JSONResponse:
+    def confirm(payment_id: PathId, body: ConfirmRequest) -> JSONResponse:
         result = service.confirm(payment_id, body.payment_method_id)
         view = payment_view(result.payment)
         if result.declined is not None:
@@ -163,14 +206,14 @@ def create_app(service: PaymentService, refunds: PaymentRefunds, webhook_secret:
         return JSONResponse(content=view)
 
     @app.post("/api/payments/{payment_id}/cancel")
-    def cancel(payment_id: int, body: CancelRequest) -> dict[str, Any]:
+    def cancel(payment_id: PathId, body: CancelRequest) -> dict[str, Any]:
         return payment_view(service.cancel(payment_id, body.reason))
 
     @app.post("/api/payments/{payment_id}/refund")
     def refund(
-        payment_id: int,
+        payment_id: PathId,
         body: RefundRequest,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
         payment = service.get(payment_id)
         amount = body.money(payment.amount.currency)
@@ -178,19 +221,19 @@ def create_app(service: PaymentService, refunds: PaymentRefunds, webhook_secret:
         return payment_view(refunds.refund(payment_id, amount, body.reason, request_id))
 
     @app.get("/api/payments")
-    def list_payments(limit: int = 10_000) -> list[dict[str, Any]]:
+    def list_payments(limit: ListLimit = 10_000) -> list[dict[str, Any]]:
         return [payment_view(p) for p in service.list(limit)]
 
     @app.get("/api/payments/{payment_id}")
-    def get_payment(payment_id: int) -> dict[str, Any]:
+    def get_payment(payment_id: PathId) -> dict[str, Any]:
         return payment_view(service.get(payment_id))
 
     @app.get("/api/payments/{payment_id}/history")
-    def payment_history(payment_id: int) -> list[dict[str, Any]]:
+    def payment_history(payment_id: PathId) -> list[dict[str, Any]]:
         return audit_trail.history(service, payment_id)
 
     @app.get("/api/payments/{payment_id}/webhook-events")
-    def payment_webhook_events(payment_id: int) -> list[dict[str, Any]]:
+    def payment_webhook_events(payment_id: PathId) -> list[dict[str, Any]]:
         return [webhook_view(r) for r in audit_trail.webhook_events(service, payment_id)]
 
     @app.get("/api/webhook-events")
@@ -212,16 +255,6 @@ def create_app(service: PaymentService, refunds: PaymentRefunds, webhook_secret:
         )
         outcome = await run_in_threadpool(webhook_handler.handle, service, payload, event)
         return {"received": True, "duplicate": outcome.duplicate, "applied": outcome.applied}
-
-    @app.get("/metrics")
-    def metrics() -> Response:
-        refresh_gauges(service)
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        _ = service.namespace  # reads the store: a broken database fails the check
-        return {"status": "ok"}
 
     return app
 

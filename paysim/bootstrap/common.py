@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -13,19 +12,16 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, MetaData
 
 from paysim import metrics
-from paysim.bus.consumer import EventConsumer, Handler
+from paysim.bus.consumer import EventConsumer, Handler, RetryPolicy
 from paysim.bus.dead_letters import DeadLetterWriter
 from paysim.bus.producer import EventProducer
 from paysim.config import Settings
 from paysim.observe.lag import lag_worker
-from paysim.store.database import create_engine_for, sqlite_url
+from paysim.services.periodic import periodic
+from paysim.store.database import SQLITE_BUSY_TIMEOUT_MS, create_engine_for, sqlite_url
 from paysim.store.outbox import OutboxRecord
 from paysim.store.outbox_relay import OutboxRelay, RelayHooks
 from paysim.store.schema import create_schema
-
-log = logging.getLogger(__name__)
-
-LAG_INTERVAL_S = 2.0
 
 LAG_INTERVAL_S = 2.0
 
@@ -38,28 +34,48 @@ class Worker:
     target: Callable[[threading.Event], None]
 
 
+def periodic_worker(name: str, interval_s: float, fn: Callable[[], object]) -> Worker:
+    """A worker calling ``fn`` every ``interval_s`` seconds, surviving its errors."""
+    return Worker(name, lambda stop: periodic(name, interval_s, fn, stop))
+
+
 @dataclass
 class ServiceProcess:
-    """What a service process runs: an HTTP app (or none) and its background workers."""
+    """What a service process runs: an HTTP app (or none) and its background workers.
 
-    app: FastAPI | None
-    producer: EventProducer
+    Build the process first and its app after, so that the app's ``/healthz`` can ask
+    ``dead_workers`` about the threads ``start`` runs.
+    """
+
+    producer: EventProducer | None = None
+    """What the relay publishes through (None: the service publishes nothing)."""
+    app: FastAPI | None = None
     workers: list[Worker] = field(default_factory=list)
+    _threads: list[threading.Thread] = field(default_factory=list, init=False, repr=False)
+    _stop: threading.Event | None = field(default=None, init=False, repr=False)
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:
         threads = [
             threading.Thread(target=w.target, args=(stop,), name=w.name, daemon=True)
             for w in self.workers
         ]
+        self._threads, self._stop = threads, stop
         for thread in threads:
             thread.start()
         return threads
+
+    def dead_workers(self) -> list[str]:
+        """The workers whose thread has ended while the process is not stopping."""
+        if self._stop is None or self._stop.is_set():
+            return []
+        return [thread.name for thread in self._threads if not thread.is_alive()]
 
     def shutdown(self, threads: list[threading.Thread]) -> None:
         for thread in threads:
             thread.join(timeout=15)
         # Flush on exit: anything the relay handed over must reach the broker.
-        self.producer.close()
+        if self.producer is not None:
+            self.producer.close()
 
 
 def default_db_path(settings: Settings, service: str) -> Path:
@@ -119,11 +135,24 @@ def relay_worker(
     return Worker(f"{service}-relay", relay.run)
 
 
+ONE_TRANSACTION_S = SQLITE_BUSY_TIMEOUT_MS / 1000
+"""The longest a handler writing one transaction waits: the store's busy timeout."""
+
+
 def consumer_workers(
-    bootstrap_servers: str, group: str, topics: Iterable[str], handler: Handler
+    bootstrap_servers: str,
+    group: str,
+    topics: Iterable[str],
+    handler: Handler,
+    *,
+    attempt_limit_s: float = ONE_TRANSACTION_S,
 ) -> list[Worker]:
     """A consumer in ``group`` over ``topics`` (with its own dead-letter producer), and a
-    worker exporting the group's lag per partition on this process's /metrics."""
+    worker exporting the group's lag per partition on this process's /metrics.
+
+    ``attempt_limit_s`` is the longest one handler attempt can take; the consumer's poll
+    interval is sized from it.
+    """
     watched = list(topics)
     consumer = EventConsumer(
         bootstrap_servers,
@@ -131,6 +160,7 @@ def consumer_workers(
         watched,
         handler,
         DeadLetterWriter(EventProducer(bootstrap_servers, client_id=f"{group}-dlq")),
+        retry=RetryPolicy(attempt_limit_s=attempt_limit_s),
     )
     joined = threading.Event()
     return [
@@ -144,6 +174,22 @@ def consumer_workers(
     ]
 
 
+def consumer_only_process(
+    create_app: Callable[..., FastAPI],
+    bootstrap_servers: str,
+    group: str,
+    topics: Iterable[str],
+    handler: Handler | None,
+) -> ServiceProcess:
+    """A process that publishes nothing: the app ``create_app(dead_workers=...)`` makes,
+    and a consumer in ``group`` unless ``handler`` is None."""
+    process = ServiceProcess()
+    process.app = create_app(dead_workers=process.dead_workers)
+    if handler is not None:
+        process.workers += consumer_workers(bootstrap_servers, group, topics, handler)
+    return process
+
+
 def build_relay_process(
     settings: Settings, *, service: str, bootstrap_servers: str, db_url: str | None = None
 ) -> ServiceProcess:
@@ -151,5 +197,5 @@ def build_relay_process(
     engine = service_engine(settings, service, db_url)
     producer = EventProducer(bootstrap_servers, client_id=f"{service}-relay")
     return ServiceProcess(
-        app=None, producer=producer, workers=[relay_worker(settings, service, engine, producer)]
+        producer=producer, workers=[relay_worker(settings, service, engine, producer)]
     )

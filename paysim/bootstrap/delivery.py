@@ -15,8 +15,8 @@ from paysim.bootstrap.common import (
 )
 from paysim.bus.producer import EventProducer
 from paysim.config import Settings
+from paysim.domain.clock import utc_now
 from paysim.domain.delivery_schedule import CourierSimulation
-from paysim.domain.events import utc_now
 from paysim.services.delivery import courier_timers, order_consumer
 from paysim.services.delivery.service import DeliveryService
 from paysim.services.delivery.tables import metadata
@@ -41,22 +41,19 @@ def build_process(
     simulation = CourierSimulation(seed=settings.seed, step_s=settings.delivery_step_s)
     service = DeliveryService(engine, simulation, group=group, clock=clock)
     producer = EventProducer(bootstrap_servers, client_id="delivery-service")
-    process = ServiceProcess(app=create_app(service), producer=producer)
+    process = ServiceProcess(producer=producer)
+    process.app = create_app(service, dead_workers=process.dead_workers)
     if with_relay:
         process.workers.append(relay_worker(settings, SERVICE, engine, producer))
     if with_consumer:
-        process.workers.extend(
-            consumer_workers(
-                bootstrap_servers,
-                group,
-                order_consumer.TOPICS,
-                order_consumer.order_handler(service),
-            )
+        handler = order_consumer.order_handler(service)
+        process.workers += consumer_workers(
+            bootstrap_servers, group, order_consumer.TOPICS, handler
         )
     poll_s = courier_timers.poll_interval_s(settings.delivery_step_s)
 
     def timers(stop: threading.Event) -> None:
         courier_timers.run_timers(service, stop, poll_s)
 
-    process.workers.append(Worker("delivery-courier-timers", timers))
+    process.workers.append(Worker(courier_timers.WORKER, timers))
     return process

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
-from paysim.bootstrap.common import ServiceProcess, consumer_workers, service_engine
-from paysim.bus.producer import EventProducer
+from paysim.bootstrap.common import ServiceProcess, consumer_only_process, service_engine
 from paysim.config import Settings
-from paysim.domain.events import utc_now
+from paysim.domain.clock import utc_now
 from paysim.services.notification import event_consumer
 from paysim.services.notification.service import NotificationService
 from paysim.services.notification.tables import metadata
@@ -30,17 +30,6 @@ def build_process(
 
     engine = service_engine(settings, SERVICE, db_url, metadata)
     service = NotificationService(engine, group=group, clock=clock)
-    # Nothing is published, so no relay; the producer is what ServiceProcess flushes
-    # (lazy: it never connects).
-    producer = EventProducer(bootstrap_servers, client_id="notification-service")
-    process = ServiceProcess(app=create_app(service), producer=producer)
-    if with_consumer:
-        process.workers.extend(
-            consumer_workers(
-                bootstrap_servers,
-                group,
-                event_consumer.TOPICS,
-                event_consumer.notification_handler(service),
-            )
-        )
-    return process
+    handler = event_consumer.notification_handler(service) if with_consumer else None
+    app = partial(create_app, service)
+    return consumer_only_process(app, bootstrap_servers, group, event_consumer.TOPICS, handler)

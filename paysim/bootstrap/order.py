@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from datetime import timedelta
 
 from paysim.bootstrap.common import (
     ServiceProcess,
-    Worker,
     consumer_workers,
+    periodic_worker,
     relay_worker,
     service_engine,
 )
@@ -22,8 +20,6 @@ from paysim.services.order.payment_client import PaymentClient
 from paysim.services.order.service import OrderService
 from paysim.services.order.tables import metadata
 
-log = logging.getLogger(__name__)
-
 SWEEP_INTERVAL_S = 0.5
 
 
@@ -31,6 +27,7 @@ def deadlines(settings: Settings) -> Deadlines:
     return Deadlines(
         payment_pending=timedelta(seconds=settings.deadline_payment_pending_s),
         payment_failed=timedelta(seconds=settings.deadline_payment_failed_s),
+        restaurant_accept=timedelta(seconds=settings.deadline_restaurant_accept_s),
         cancelling=timedelta(seconds=settings.deadline_cancelling_s),
     )
 
@@ -50,25 +47,14 @@ def build_process(
         engine, PaymentClient(payment_api), FaultPoints(), deadlines=deadlines(settings)
     )
     producer = EventProducer(bootstrap_servers, client_id="order-service")
-
-    def sweep(stop: threading.Event) -> None:
-        while not stop.wait(SWEEP_INTERVAL_S):
-            try:
-                service.sweep_deadlines()
-            except Exception:
-                log.exception("deadline sweep failed; trying again")
-
-    return ServiceProcess(
-        app=create_app(service),
+    handler = event_reactions.order_handler(service, group)
+    process = ServiceProcess(
         producer=producer,
         workers=[
             relay_worker(settings, "order", engine, producer),
-            *consumer_workers(
-                bootstrap_servers,
-                group,
-                event_reactions.TOPICS,
-                event_reactions.order_handler(service, group),
-            ),
-            Worker("order-deadline-sweeper", sweep),
+            *consumer_workers(bootstrap_servers, group, event_reactions.TOPICS, handler),
+            periodic_worker("order-deadline-sweeper", SWEEP_INTERVAL_S, service.sweep_deadlines),
         ],
     )
+    process.app = create_app(service, dead_workers=process.dead_workers)
+    return process

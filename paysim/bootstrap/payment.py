@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 from paysim import stack_secrets
 from paysim.bootstrap.common import (
+    ONE_TRANSACTION_S,
     ServiceProcess,
-    Worker,
     consumer_workers,
+    periodic_worker,
     relay_worker,
     service_engine,
 )
@@ -44,27 +44,30 @@ def build_process(
     service = PaymentService(engine, gateway)
     refunds = PaymentRefunds(service, gateway)
     producer = EventProducer(bootstrap_servers, client_id="payment-service")
-    process = ServiceProcess(
-        app=create_app(
-            service, refunds, stack_secrets.resolve(settings).webhook_secret.get_secret_value()
-        ),
-        producer=producer,
+    process = ServiceProcess(producer=producer)
+    process.app = create_app(
+        service,
+        refunds,
+        stack_secrets.resolve(settings).webhook_secret.get_secret_value(),
+        dead_workers=process.dead_workers,
     )
     if with_relay:
         process.workers.append(relay_worker(settings, "payment", engine, producer))
     if with_consumer:
-        process.workers.extend(
-            consumer_workers(
-                bootstrap_servers,
-                refund_consumer.GROUP,
-                refund_consumer.TOPICS,
-                refund_consumer.refund_handler(refunds),
-            )
+        handler = refund_consumer.refund_handler(refunds)
+        process.workers += consumer_workers(
+            bootstrap_servers,
+            refund_consumer.GROUP,
+            refund_consumer.TOPICS,
+            handler,
+            # A refund: its row, the Stripe call with every retry, its outcome.
+            attempt_limit_s=2 * ONE_TRANSACTION_S + gateway.longest_call_s,
         )
-
-    def sweep(stop: threading.Event) -> None:
-        while not stop.wait(STUCK_REFUND_AFTER.total_seconds() / 3):
-            refunds.resume_stuck_refunds(STUCK_REFUND_AFTER)
-
-    process.workers.append(Worker("payment-refund-sweeper", sweep))
+    process.workers.append(
+        periodic_worker(
+            "payment-refund-sweeper",
+            STUCK_REFUND_AFTER.total_seconds() / 3,
+            lambda: refunds.resume_stuck_refunds(STUCK_REFUND_AFTER),
+        )
+    )
     return process

@@ -22,15 +22,13 @@ from datetime import datetime, timedelta
 
 from paysim.domain.status import DeliveryStatus
 
-D = DeliveryStatus
-
 AGENT_POOL = 200
 """How many simulated couriers there are (agent ids ``agent-001`` .. ``agent-200``)."""
 
 NEXT_STEP: Mapping[DeliveryStatus, DeliveryStatus] = {
-    D.ASSIGNED: D.PICKED_UP,
-    D.PICKED_UP: D.IN_TRANSIT,
-    D.IN_TRANSIT: D.DELIVERED,
+    DeliveryStatus.ASSIGNED: DeliveryStatus.PICKED_UP,
+    DeliveryStatus.PICKED_UP: DeliveryStatus.IN_TRANSIT,
+    DeliveryStatus.IN_TRANSIT: DeliveryStatus.DELIVERED,
 }
 """The courier's next step from each status; DELIVERED and CANCELLED have none."""
 
@@ -92,7 +90,7 @@ class CourierSimulation:
 
     def pickup_timer(self, order_id: int, ready_at: datetime) -> Timer:
         """The pickup, scheduled when the restaurant reports the food ready."""
-        timer = self.timer_after(order_id, D.ASSIGNED, ready_at)
+        timer = self.timer_after(order_id, DeliveryStatus.ASSIGNED, ready_at)
         assert timer is not None  # ASSIGNED always has a next step
         return timer
 

@@ -18,22 +18,20 @@ from paysim.domain.events import DeliveryEventType
 from paysim.domain.status import DeliveryStatus
 from paysim.domain.transitions import StateMachine, Transition
 
-D = DeliveryStatus
-
 DELIVERY_MOVES: Mapping[DeliveryStatus, frozenset[DeliveryStatus]] = {
-    D.ASSIGNED: frozenset({D.PICKED_UP, D.CANCELLED}),
-    D.PICKED_UP: frozenset({D.IN_TRANSIT, D.CANCELLED}),
-    D.IN_TRANSIT: frozenset({D.DELIVERED, D.CANCELLED}),
-    D.DELIVERED: frozenset(),
-    D.CANCELLED: frozenset(),
+    DeliveryStatus.ASSIGNED: frozenset({DeliveryStatus.PICKED_UP, DeliveryStatus.CANCELLED}),
+    DeliveryStatus.PICKED_UP: frozenset({DeliveryStatus.IN_TRANSIT, DeliveryStatus.CANCELLED}),
+    DeliveryStatus.IN_TRANSIT: frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.CANCELLED}),
+    DeliveryStatus.DELIVERED: frozenset(),
+    DeliveryStatus.CANCELLED: frozenset(),
 }
 
 DELIVERY_RANK: Mapping[DeliveryStatus, int] = {
-    D.ASSIGNED: 0,
-    D.PICKED_UP: 1,
-    D.IN_TRANSIT: 2,
-    D.DELIVERED: 3,
-    D.CANCELLED: 3,
+    DeliveryStatus.ASSIGNED: 0,
+    DeliveryStatus.PICKED_UP: 1,
+    DeliveryStatus.IN_TRANSIT: 2,
+    DeliveryStatus.DELIVERED: 3,
+    DeliveryStatus.CANCELLED: 3,
 }
 
 DELIVERY_MACHINE: StateMachine[DeliveryStatus] = StateMachine(
@@ -41,11 +39,11 @@ DELIVERY_MACHINE: StateMachine[DeliveryStatus] = StateMachine(
 )
 
 DELIVERY_EVENT_ON_ENTER: Mapping[DeliveryStatus, DeliveryEventType] = {
-    D.ASSIGNED: DeliveryEventType.DELIVERY_ASSIGNED,
-    D.PICKED_UP: DeliveryEventType.DELIVERY_PICKED_UP,
-    D.IN_TRANSIT: DeliveryEventType.DELIVERY_IN_TRANSIT,
-    D.DELIVERED: DeliveryEventType.DELIVERY_DELIVERED,
-    D.CANCELLED: DeliveryEventType.DELIVERY_CANCELLED,
+    DeliveryStatus.ASSIGNED: DeliveryEventType.DELIVERY_ASSIGNED,
+    DeliveryStatus.PICKED_UP: DeliveryEventType.DELIVERY_PICKED_UP,
+    DeliveryStatus.IN_TRANSIT: DeliveryEventType.DELIVERY_IN_TRANSIT,
+    DeliveryStatus.DELIVERED: DeliveryEventType.DELIVERY_DELIVERED,
+    DeliveryStatus.CANCELLED: DeliveryEventType.DELIVERY_CANCELLED,
 }
 """The event a delivery publishes on entering each status (one for one)."""
 
@@ -69,4 +67,13 @@ def apply_delivery_event(
 
 def cancel_delivery(current: DeliveryStatus) -> DeliveryStatus:
     """Cancel a delivery that has not been delivered, or raise ``IllegalTransition``."""
-    return move_delivery(current, D.CANCELLED)
+    return move_delivery(current, DeliveryStatus.CANCELLED)
+
+
+def pickup_refusal(current: DeliveryStatus, pickup_requested: bool) -> str | None:
+    """Why a pickup request is ignored, or None: a courier run starts once, from ASSIGNED."""
+    if pickup_requested:
+        return "pickup already requested"
+    if current is not DeliveryStatus.ASSIGNED:
+        return f"the delivery is {current}"
+    return None

@@ -24,6 +24,7 @@ PREFIX = "paysim"
 MAX_KEY_LENGTH = 255
 _MAX_PART_LENGTH = 64
 _SAFE_PART = re.compile(r"[A-Za-z0-9._-]+")
+_CONFIRM_ATTEMPT = re.compile(r":confirm:payment-\d+:attempt-(\d+)$")
 
 
 class IdempotencyKeyError(PermanentError, ValueError):
@@ -66,6 +67,16 @@ def confirm_key(payment_id: int, attempt: int, *, namespace: str | None = None) 
     return _key(
         "confirm", payment_id, f"attempt-{_positive('attempt', attempt)}", namespace=namespace
     )
+
+
+def confirm_attempt(key: str, *, namespace: str) -> int | None:
+    """The attempt a ``confirm_key`` of ``namespace`` names; None for any other key.
+
+    Stripe echoes the key of the request behind each event, so a webhook tells which
+    confirmation attempt it reports on.
+    """
+    match = _CONFIRM_ATTEMPT.search(key)
+    return int(match.group(1)) if match and namespace in key else None
 
 
 def cancel_key(payment_id: int, *, namespace: str | None = None) -> str:

@@ -30,28 +30,46 @@ from paysim.domain.order_state import PAID_UNDELIVERED
 from paysim.domain.status import OrderStatus, PaymentStatus
 from paysim.errors import MoneyError
 
-OS = OrderStatus
-PS = PaymentStatus
-
 STATUS_AGREEMENT: Mapping[OrderStatus, frozenset[PaymentStatus]] = {
-    OS.PAYMENT_PENDING: frozenset({PS.PENDING, PS.PROCESSING}),
-    OS.PAYMENT_FAILED: frozenset({PS.FAILED}),
-    **{s: frozenset({PS.COMPLETED, PS.PARTIALLY_REFUNDED}) for s in PAID_UNDELIVERED},
-    OS.DELIVERED: frozenset({PS.COMPLETED, PS.PARTIALLY_REFUNDED, PS.REFUNDED}),
-    OS.CANCELLING: frozenset({PS.COMPLETED, PS.REFUND_PENDING, PS.PARTIALLY_REFUNDED}),
-    OS.REFUNDED: frozenset({PS.REFUNDED}),
+    OrderStatus.PAYMENT_PENDING: frozenset({PaymentStatus.PENDING, PaymentStatus.PROCESSING}),
+    OrderStatus.PAYMENT_FAILED: frozenset({PaymentStatus.FAILED}),
+    **{
+        s: frozenset({PaymentStatus.COMPLETED, PaymentStatus.PARTIALLY_REFUNDED})
+        for s in PAID_UNDELIVERED
+    },
+    OrderStatus.DELIVERED: frozenset(
+        {PaymentStatus.COMPLETED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
+    ),
+    OrderStatus.CANCELLING: frozenset(
+        {PaymentStatus.COMPLETED, PaymentStatus.REFUND_PENDING, PaymentStatus.PARTIALLY_REFUNDED}
+    ),
+    OrderStatus.REFUNDED: frozenset({PaymentStatus.REFUNDED}),
     # REFUNDED too: a cancel of an unpaid order can race the payment's completion; the
     # saga then refunds the capture and the order stays CANCELLED, money returned.
-    OS.CANCELLED: frozenset({PS.CANCELLED, PS.FAILED, PS.REFUNDED}),
+    OrderStatus.CANCELLED: frozenset(
+        {PaymentStatus.CANCELLED, PaymentStatus.FAILED, PaymentStatus.REFUNDED}
+    ),
 }
 
-ORDER_AT_REST = frozenset({OS.DELIVERED, OS.CANCELLED, OS.REFUNDED, OS.PAYMENT_FAILED})
+ORDER_AT_REST = frozenset(
+    {OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.PAYMENT_FAILED}
+)
 PAYMENT_AT_REST = frozenset(
-    {PS.COMPLETED, PS.FAILED, PS.CANCELLED, PS.PARTIALLY_REFUNDED, PS.REFUNDED}
+    {
+        PaymentStatus.COMPLETED,
+        PaymentStatus.FAILED,
+        PaymentStatus.CANCELLED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+    }
 )
 # While a run is still going, a captured payment may be on its way to a placed order or
 # to a refund; only once drained must it have arrived.
-_ON_ITS_WAY = PAID_UNDELIVERED | {OS.PAYMENT_PENDING, OS.PAYMENT_FAILED, OS.CANCELLING}
+_ON_ITS_WAY = PAID_UNDELIVERED | {
+    OrderStatus.PAYMENT_PENDING,
+    OrderStatus.PAYMENT_FAILED,
+    OrderStatus.CANCELLING,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +209,9 @@ def captured_payments_settled(
         if not kept.is_positive:
             continue
         order = status_of.get(p.order_id)
-        if order is OS.DELIVERED:
+        if order is OrderStatus.DELIVERED:
             continue
-        if not drained and (order in _ON_ITS_WAY or p.status is PS.REFUND_PENDING):
+        if not drained and (order in _ON_ITS_WAY or p.status is PaymentStatus.REFUND_PENDING):
             continue
         where = "no order" if order is None else f"order {p.order_id} is {order}"
         found.append(Violation(f"payment {p.payment_id}", f"keeps {kept} but {where}"))

@@ -10,7 +10,10 @@ Moves (the rules for commands and events are those of ``payment_state``)::
 
 PAYMENT_FAILED -> PENDING is a plain move: the completion of a retry may be the first
 the order hears of it. An order that was paid is never CANCELLED, it is REFUNDED: the
-money has to go back first, and CANCELLING is where the order waits for it.
+money has to go back first, and CANCELLING is where the order waits for it. A full
+refund made outside the order flow (through the payment API) of a paid, undelivered
+order takes it through CANCELLING too (``refund_path``), so that the restaurant and the
+courier stop, as they do for any other cancellation.
 
 Events published on entering a status: the plan's milestones, with ORDER_CANCELLED on
 entering CANCELLED (unpaid) and CANCELLING (paid). Paid orders announce their
@@ -28,49 +31,66 @@ from paysim.domain.events import DeliveryEventType, OrderEventType, PaymentEvent
 from paysim.domain.status import OrderStatus, PaymentStatus
 from paysim.domain.transitions import IllegalTransition, StateMachine, Transition
 
-OS = OrderStatus
-
-UNPAID: frozenset[OrderStatus] = frozenset({OS.PAYMENT_PENDING, OS.PAYMENT_FAILED})
+UNPAID: frozenset[OrderStatus] = frozenset(
+    {OrderStatus.PAYMENT_PENDING, OrderStatus.PAYMENT_FAILED}
+)
 """Orders whose payment has not been captured: cancelling them cancels the payment."""
 
 PAID_UNDELIVERED: frozenset[OrderStatus] = frozenset(
-    {OS.PENDING, OS.CONFIRMED, OS.PREPARING, OS.READY_FOR_PICKUP, OS.OUT_FOR_DELIVERY}
+    {
+        OrderStatus.PENDING,
+        OrderStatus.CONFIRMED,
+        OrderStatus.PREPARING,
+        OrderStatus.READY_FOR_PICKUP,
+        OrderStatus.OUT_FOR_DELIVERY,
+    }
 )
 """Orders paid for and not yet delivered: cancelling them refunds the payment."""
 
+PAID: frozenset[OrderStatus] = PAID_UNDELIVERED | {OrderStatus.DELIVERED}
+"""Orders placed with a captured payment (and not being cancelled): that payment is the
+one that paid them, and a second one completing for them is refunded."""
+
 ORDER_MOVES: Mapping[OrderStatus, frozenset[OrderStatus]] = {
-    OS.PAYMENT_PENDING: frozenset({OS.PENDING, OS.PAYMENT_FAILED, OS.CANCELLED}),
-    OS.PAYMENT_FAILED: frozenset({OS.PAYMENT_PENDING, OS.PENDING, OS.CANCELLED}),
-    OS.PENDING: frozenset({OS.CONFIRMED, OS.CANCELLING}),
-    OS.CONFIRMED: frozenset({OS.PREPARING, OS.CANCELLING}),
-    OS.PREPARING: frozenset({OS.READY_FOR_PICKUP, OS.CANCELLING}),
-    OS.READY_FOR_PICKUP: frozenset({OS.OUT_FOR_DELIVERY, OS.CANCELLING}),
-    OS.OUT_FOR_DELIVERY: frozenset({OS.DELIVERED, OS.CANCELLING}),
-    OS.CANCELLING: frozenset({OS.REFUNDED}),
-    OS.DELIVERED: frozenset(),
-    OS.CANCELLED: frozenset(),
-    OS.REFUNDED: frozenset(),
+    OrderStatus.PAYMENT_PENDING: frozenset(
+        {OrderStatus.PENDING, OrderStatus.PAYMENT_FAILED, OrderStatus.CANCELLED}
+    ),
+    OrderStatus.PAYMENT_FAILED: frozenset(
+        {OrderStatus.PAYMENT_PENDING, OrderStatus.PENDING, OrderStatus.CANCELLED}
+    ),
+    OrderStatus.PENDING: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELLING}),
+    OrderStatus.CONFIRMED: frozenset({OrderStatus.PREPARING, OrderStatus.CANCELLING}),
+    OrderStatus.PREPARING: frozenset({OrderStatus.READY_FOR_PICKUP, OrderStatus.CANCELLING}),
+    OrderStatus.READY_FOR_PICKUP: frozenset({OrderStatus.OUT_FOR_DELIVERY, OrderStatus.CANCELLING}),
+    OrderStatus.OUT_FOR_DELIVERY: frozenset({OrderStatus.DELIVERED, OrderStatus.CANCELLING}),
+    OrderStatus.CANCELLING: frozenset({OrderStatus.REFUNDED}),
+    OrderStatus.DELIVERED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+    OrderStatus.REFUNDED: frozenset(),
 }
 
 # CANCELLING ranks above every paid status, so a late delivery milestone of a cancelled
 # order is stale; DELIVERED ranks above CANCELLING but cannot be reached from it, so a
 # delivery that lands during a refund is reported as a conflict rather than applied.
 ORDER_RANK: Mapping[OrderStatus, int] = {
-    OS.PAYMENT_PENDING: 0,
-    OS.PAYMENT_FAILED: 1,
-    OS.PENDING: 2,
-    OS.CONFIRMED: 3,
-    OS.PREPARING: 4,
-    OS.READY_FOR_PICKUP: 5,
-    OS.OUT_FOR_DELIVERY: 6,
-    OS.CANCELLING: 7,
-    OS.DELIVERED: 8,
-    OS.CANCELLED: 8,
-    OS.REFUNDED: 9,
+    OrderStatus.PAYMENT_PENDING: 0,
+    OrderStatus.PAYMENT_FAILED: 1,
+    OrderStatus.PENDING: 2,
+    OrderStatus.CONFIRMED: 3,
+    OrderStatus.PREPARING: 4,
+    OrderStatus.READY_FOR_PICKUP: 5,
+    OrderStatus.OUT_FOR_DELIVERY: 6,
+    OrderStatus.CANCELLING: 7,
+    OrderStatus.DELIVERED: 8,
+    OrderStatus.CANCELLED: 8,
+    OrderStatus.REFUNDED: 9,
 }
 
 ORDER_MACHINE: StateMachine[OrderStatus] = StateMachine(
-    "order", ORDER_MOVES, ORDER_RANK, restarts={OS.PAYMENT_FAILED: OS.PAYMENT_PENDING}
+    "order",
+    ORDER_MOVES,
+    ORDER_RANK,
+    restarts={OrderStatus.PAYMENT_FAILED: OrderStatus.PAYMENT_PENDING},
 )
 
 
@@ -84,42 +104,42 @@ class RestaurantMove(StrEnum):
 
 
 RESTAURANT_MOVE_TARGETS: Mapping[RestaurantMove, OrderStatus] = {
-    RestaurantMove.ACCEPT: OS.CONFIRMED,
-    RestaurantMove.START_PREPARING: OS.PREPARING,
-    RestaurantMove.MARK_READY: OS.READY_FOR_PICKUP,
+    RestaurantMove.ACCEPT: OrderStatus.CONFIRMED,
+    RestaurantMove.START_PREPARING: OrderStatus.PREPARING,
+    RestaurantMove.MARK_READY: OrderStatus.READY_FOR_PICKUP,
     # The restaurant only ever sees paid orders, so a rejection is a refund to make.
-    RestaurantMove.REJECT: OS.CANCELLING,
+    RestaurantMove.REJECT: OrderStatus.CANCELLING,
 }
 
 PAYMENT_EVENT_TARGETS: Mapping[PaymentEventType, OrderStatus] = {
-    PaymentEventType.PAYMENT_INITIATED: OS.PAYMENT_PENDING,
+    PaymentEventType.PAYMENT_INITIATED: OrderStatus.PAYMENT_PENDING,
     # A retry on the same intent starts with PROCESSING, not INITIATED.
-    PaymentEventType.PAYMENT_PROCESSING: OS.PAYMENT_PENDING,
-    PaymentEventType.PAYMENT_COMPLETED: OS.PENDING,
-    PaymentEventType.PAYMENT_FAILED: OS.PAYMENT_FAILED,
-    PaymentEventType.PAYMENT_CANCELLED: OS.CANCELLED,
-    PaymentEventType.PAYMENT_REFUNDED: OS.REFUNDED,
+    PaymentEventType.PAYMENT_PROCESSING: OrderStatus.PAYMENT_PENDING,
+    PaymentEventType.PAYMENT_COMPLETED: OrderStatus.PENDING,
+    PaymentEventType.PAYMENT_FAILED: OrderStatus.PAYMENT_FAILED,
+    PaymentEventType.PAYMENT_CANCELLED: OrderStatus.CANCELLED,
+    PaymentEventType.PAYMENT_REFUNDED: OrderStatus.REFUNDED,
 }
 """Payment events that move an order. A refund starting does not: the order was moved
 to CANCELLING by the command that asked for it, and a partial refund leaves it be."""
 
 DELIVERY_EVENT_TARGETS: Mapping[DeliveryEventType, OrderStatus] = {
-    DeliveryEventType.DELIVERY_PICKED_UP: OS.OUT_FOR_DELIVERY,
+    DeliveryEventType.DELIVERY_PICKED_UP: OrderStatus.OUT_FOR_DELIVERY,
     # In transit implies picked up; it stands in for a PICKED_UP that is late.
-    DeliveryEventType.DELIVERY_IN_TRANSIT: OS.OUT_FOR_DELIVERY,
-    DeliveryEventType.DELIVERY_DELIVERED: OS.DELIVERED,
+    DeliveryEventType.DELIVERY_IN_TRANSIT: OrderStatus.OUT_FOR_DELIVERY,
+    DeliveryEventType.DELIVERY_DELIVERED: OrderStatus.DELIVERED,
 }
 """Delivery events that move an order. Assigning or cancelling a courier does not."""
 
 ORDER_EVENT_ON_ENTER: Mapping[OrderStatus, OrderEventType] = {
-    OS.PENDING: OrderEventType.ORDER_CREATED,
-    OS.CONFIRMED: OrderEventType.ORDER_CONFIRMED,
-    OS.PREPARING: OrderEventType.ORDER_PREPARING,
-    OS.READY_FOR_PICKUP: OrderEventType.ORDER_READY_FOR_PICKUP,
-    OS.OUT_FOR_DELIVERY: OrderEventType.ORDER_OUT_FOR_DELIVERY,
-    OS.DELIVERED: OrderEventType.ORDER_DELIVERED,
-    OS.CANCELLING: OrderEventType.ORDER_CANCELLED,
-    OS.CANCELLED: OrderEventType.ORDER_CANCELLED,
+    OrderStatus.PENDING: OrderEventType.ORDER_CREATED,
+    OrderStatus.CONFIRMED: OrderEventType.ORDER_CONFIRMED,
+    OrderStatus.PREPARING: OrderEventType.ORDER_PREPARING,
+    OrderStatus.READY_FOR_PICKUP: OrderEventType.ORDER_READY_FOR_PICKUP,
+    OrderStatus.OUT_FOR_DELIVERY: OrderEventType.ORDER_OUT_FOR_DELIVERY,
+    OrderStatus.DELIVERED: OrderEventType.ORDER_DELIVERED,
+    OrderStatus.CANCELLING: OrderEventType.ORDER_CANCELLED,
+    OrderStatus.CANCELLED: OrderEventType.ORDER_CANCELLED,
 }
 
 
@@ -144,11 +164,14 @@ def apply_order_event(
 def cancel_order(current: OrderStatus) -> OrderStatus:
     """A customer's cancel: CANCELLED if unpaid, CANCELLING if paid and undelivered."""
     if current in UNPAID:
-        return move_order(current, OS.CANCELLED)
+        return move_order(current, OrderStatus.CANCELLED)
     if current in PAID_UNDELIVERED:
-        return move_order(current, OS.CANCELLING)
+        return move_order(current, OrderStatus.CANCELLING)
     raise IllegalTransition(
-        "order", current, OS.CANCELLED, "only unpaid or undelivered orders can be cancelled"
+        "order",
+        current,
+        OrderStatus.CANCELLED,
+        "only unpaid or undelivered orders can be cancelled",
     )
 
 
@@ -170,6 +193,18 @@ def order_target(
             return None
         return PAYMENT_EVENT_TARGETS.get(event_type)
     return DELIVERY_EVENT_TARGETS.get(event_type)
+
+
+def refund_path(current: OrderStatus) -> tuple[OrderStatus, ...]:
+    """The statuses a full refund moves an order through, from ``current``.
+
+    A paid, undelivered order goes through CANCELLING (which announces ORDER_CANCELLED)
+    rather than straight to REFUNDED, which announces nothing and would leave the
+    courier on the road with food already paid back.
+    """
+    if current in PAID_UNDELIVERED:
+        return (OrderStatus.CANCELLING, OrderStatus.REFUNDED)
+    return (OrderStatus.REFUNDED,)
 
 
 def order_event_on_enter(status: OrderStatus) -> OrderEventType | None:

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.domain.money import Money
 
-T = PaymentEventType
-
 
 @dataclass(frozen=True, slots=True)
 class Contribution:
@@ -44,9 +42,9 @@ def payment_key(event: PaymentEvent) -> str:
 
 def contribution(event: PaymentEvent) -> Contribution:
     """The counts and amounts ``event`` adds (every event is counted by its type)."""
-    if event.event_type is T.PAYMENT_COMPLETED:
+    if event.event_type is PaymentEventType.PAYMENT_COMPLETED:
         return Contribution(event.event_type, captured=event.amount)
-    if event.event_type is T.PAYMENT_REFUNDED:
+    if event.event_type is PaymentEventType.PAYMENT_REFUNDED:
         return Contribution(
             event.event_type,
             refunded=event.refund_amount or event.amount,
@@ -100,12 +98,15 @@ class Totals:
 
     @property
     def success_rate(self) -> float:
-        completed, failed = self.count(T.PAYMENT_COMPLETED), self.count(T.PAYMENT_FAILED)
+        completed, failed = (
+            self.count(PaymentEventType.PAYMENT_COMPLETED),
+            self.count(PaymentEventType.PAYMENT_FAILED),
+        )
         return completed / (completed + failed) if completed + failed else 0.0
 
     @property
     def refund_rate(self) -> float:
-        completed = self.count(T.PAYMENT_COMPLETED)
+        completed = self.count(PaymentEventType.PAYMENT_COMPLETED)
         return min(1.0, self.refunded_payments / completed) if completed else 0.0
 
     def currencies(self) -> list[str]:

@@ -23,45 +23,68 @@ from paysim.domain.events import PaymentEventType
 from paysim.domain.status import PaymentStatus
 from paysim.domain.transitions import StateMachine, Transition
 
-P = PaymentStatus
-
 PAYMENT_MOVES: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
-    P.PENDING: frozenset({P.PROCESSING, P.CANCELLED}),
-    P.PROCESSING: frozenset({P.COMPLETED, P.FAILED, P.CANCELLED}),
-    P.FAILED: frozenset({P.PROCESSING, P.CANCELLED}),
-    P.COMPLETED: frozenset({P.REFUND_PENDING}),
-    P.REFUND_PENDING: frozenset({P.PARTIALLY_REFUNDED, P.REFUNDED}),
-    P.PARTIALLY_REFUNDED: frozenset({P.REFUND_PENDING}),
-    P.CANCELLED: frozenset(),
-    P.REFUNDED: frozenset(),
+    PaymentStatus.PENDING: frozenset({PaymentStatus.PROCESSING, PaymentStatus.CANCELLED}),
+    PaymentStatus.PROCESSING: frozenset(
+        {PaymentStatus.COMPLETED, PaymentStatus.FAILED, PaymentStatus.CANCELLED}
+    ),
+    PaymentStatus.FAILED: frozenset({PaymentStatus.PROCESSING, PaymentStatus.CANCELLED}),
+    PaymentStatus.COMPLETED: frozenset({PaymentStatus.REFUND_PENDING}),
+    PaymentStatus.REFUND_PENDING: frozenset(
+        {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
+    ),
+    PaymentStatus.PARTIALLY_REFUNDED: frozenset({PaymentStatus.REFUND_PENDING}),
+    PaymentStatus.CANCELLED: frozenset(),
+    PaymentStatus.REFUNDED: frozenset(),
 }
 
 # CANCELLED ranks above FAILED so that cancelling a failed payment is forward; it ties
 # with COMPLETED because neither can follow the other.
 PAYMENT_RANK: Mapping[PaymentStatus, int] = {
-    P.PENDING: 0,
-    P.PROCESSING: 1,
-    P.FAILED: 2,
-    P.CANCELLED: 3,
-    P.COMPLETED: 3,
-    P.REFUND_PENDING: 4,
-    P.PARTIALLY_REFUNDED: 5,
-    P.REFUNDED: 6,
+    PaymentStatus.PENDING: 0,
+    PaymentStatus.PROCESSING: 1,
+    PaymentStatus.FAILED: 2,
+    PaymentStatus.CANCELLED: 3,
+    PaymentStatus.COMPLETED: 3,
+    PaymentStatus.REFUND_PENDING: 4,
+    PaymentStatus.PARTIALLY_REFUNDED: 5,
+    PaymentStatus.REFUNDED: 6,
 }
 
 PAYMENT_MACHINE: StateMachine[PaymentStatus] = StateMachine(
-    "payment", PAYMENT_MOVES, PAYMENT_RANK, restarts={P.FAILED: P.PROCESSING}
+    "payment",
+    PAYMENT_MOVES,
+    PAYMENT_RANK,
+    restarts={PaymentStatus.FAILED: PaymentStatus.PROCESSING},
 )
 
+CAPTURED: frozenset[PaymentStatus] = frozenset(
+    {
+        PaymentStatus.COMPLETED,
+        PaymentStatus.REFUND_PENDING,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+    }
+)
+"""Payments whose money was captured (some or all of it may have gone back since)."""
+
+REFUNDABLE: frozenset[PaymentStatus] = CAPTURED - {PaymentStatus.REFUNDED}
+"""Payments a refund may be asked for (how much is ``refunds``' question)."""
+
+REFUNDED: frozenset[PaymentStatus] = frozenset(
+    {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
+)
+"""Payments refunded at least in part."""
+
 PAYMENT_EVENT_ON_ENTER: Mapping[PaymentStatus, PaymentEventType] = {
-    P.PENDING: PaymentEventType.PAYMENT_INITIATED,
-    P.PROCESSING: PaymentEventType.PAYMENT_PROCESSING,
-    P.COMPLETED: PaymentEventType.PAYMENT_COMPLETED,
-    P.FAILED: PaymentEventType.PAYMENT_FAILED,
-    P.CANCELLED: PaymentEventType.PAYMENT_CANCELLED,
-    P.REFUND_PENDING: PaymentEventType.PAYMENT_REFUND_INITIATED,
-    P.PARTIALLY_REFUNDED: PaymentEventType.PAYMENT_REFUNDED,
-    P.REFUNDED: PaymentEventType.PAYMENT_REFUNDED,
+    PaymentStatus.PENDING: PaymentEventType.PAYMENT_INITIATED,
+    PaymentStatus.PROCESSING: PaymentEventType.PAYMENT_PROCESSING,
+    PaymentStatus.COMPLETED: PaymentEventType.PAYMENT_COMPLETED,
+    PaymentStatus.FAILED: PaymentEventType.PAYMENT_FAILED,
+    PaymentStatus.CANCELLED: PaymentEventType.PAYMENT_CANCELLED,
+    PaymentStatus.REFUND_PENDING: PaymentEventType.PAYMENT_REFUND_INITIATED,
+    PaymentStatus.PARTIALLY_REFUNDED: PaymentEventType.PAYMENT_REFUNDED,
+    PaymentStatus.REFUNDED: PaymentEventType.PAYMENT_REFUNDED,
 }
 """The event a payment publishes on entering each status."""
 

@@ -14,6 +14,13 @@ class PaymentStatus(StrEnum):
     REFUNDED = "REFUNDED"
 
 
+class RefundStatus(StrEnum):
+    """One refund request's progress (a payment may have several)."""
+
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+
+
 class PaymentMethod(StrEnum):
     CARD = "CARD"
     CASH = "CASH"

@@ -1,5 +1,6 @@
 """Storage shared by every service: unit of work, transactional outbox and its relay,
-processed-event tracking. SQLAlchemy Core; SQLite files by default, PostgreSQL by URL."""
+processed-event tracking (``tracked``), audit trails. SQLAlchemy Core; SQLite files by
+default, PostgreSQL by URL."""
 
 from paysim.store.database import create_engine_for, sqlite_url
 from paysim.store.outbox import Outbox, OutboxRecord
@@ -7,6 +8,7 @@ from paysim.store.outbox_relay import OutboxRelay, RelayHooks
 from paysim.store.ports import DeliveryCallback, Publisher
 from paysim.store.processed_events import ProcessedEvents
 from paysim.store.schema import create_schema, metadata
+from paysim.store.tracked import tracked
 from paysim.store.unit_of_work import UnitOfWork
 
 __all__ = [
@@ -22,4 +24,5 @@ __all__ = [
     "create_schema",
     "metadata",
     "sqlite_url",
+    "tracked",
 ]

@@ -18,14 +18,15 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, delete, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
 
 from paysim.codec import encode_event
-from paysim.domain.events import AnyEvent, utc_now
+from paysim.domain.clock import as_utc, utc_now
+from paysim.domain.events import AnyEvent
 from paysim.store.schema import outbox
 from paysim.topics import destinations
 
@@ -89,11 +90,6 @@ def record_headers(event: AnyEvent) -> dict[str, str]:
         "source": event.source,
         "contentType": "application/json",
     }
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands timestamps back without a zone; every one paysim writes is UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 class Outbox:

@@ -57,7 +57,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from paysim.domain.events import utc_now
+from paysim.domain.clock import utc_now
 from paysim.errors import PermanentError, TransientError
 from paysim.store.outbox import Outbox, OutboxRecord
 from paysim.store.ports import Publisher

@@ -19,7 +19,7 @@ from sqlalchemy import exists, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from paysim.domain.events import utc_now
+from paysim.domain.clock import utc_now
 from paysim.store.schema import processed_events
 
 logger = logging.getLogger(__name__)

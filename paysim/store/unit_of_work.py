@@ -18,7 +18,7 @@ from typing import Self, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection, RootTransaction
 
-from paysim.domain.events import utc_now
+from paysim.domain.clock import utc_now
 from paysim.store.outbox import Outbox
 from paysim.store.processed_events import ProcessedEvents
 
@@ -36,10 +36,11 @@ class UnitOfWork:
     ``processed`` are usable only inside it::
 
         with uow:
-            if not uow.processed.record("order-service", event.event_id):
-                return
             uow.connection.execute(update(orders)...)
             uow.outbox.add(order_confirmed)
+
+    A consumer's handler gets its unit of work from ``paysim.store.tracked``, which
+    records the consumed event in it first and skips an event seen before.
     """
 
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utc_now) -> None:

@@ -26,8 +26,6 @@ from tests.support import poll, running, start_at_end
 
 pytestmark = pytest.mark.integration
 
-T = PaymentEventType
-
 
 @pytest.fixture
 def api(stack_settings: Settings, bootstrap_servers: str, tmp_path: Path) -> Iterator[TestClient]:
@@ -53,23 +51,29 @@ def test_the_summary_counts_each_event_once_with_exact_revenue(
     api: TestClient, bootstrap_servers: str
 ) -> None:
     usd_order, jpy_order = random.sample(range(10**12, 10**13), 2)
-    completed = _event(T.PAYMENT_COMPLETED, usd_order, amount_minor=2599, currency="usd")
-    refunded = _event(
-        T.PAYMENT_REFUNDED, usd_order, amount_minor=2599, refund_amount_minor=1000, currency="usd"
+    completed = _event(
+        PaymentEventType.PAYMENT_COMPLETED, usd_order, amount_minor=2599, currency="usd"
     )
-    failed = _event(T.PAYMENT_FAILED, jpy_order, amount_minor=1500, currency="jpy")
+    refunded = _event(
+        PaymentEventType.PAYMENT_REFUNDED,
+        usd_order,
+        amount_minor=2599,
+        refund_amount_minor=1000,
+        currency="usd",
+    )
+    failed = _event(PaymentEventType.PAYMENT_FAILED, jpy_order, amount_minor=1500, currency="jpy")
     sent = [
-        _event(T.PAYMENT_INITIATED, usd_order, amount_minor=2599, currency="usd"),
+        _event(PaymentEventType.PAYMENT_INITIATED, usd_order, amount_minor=2599, currency="usd"),
         completed,
         completed,  # duplicates, as Kafka or a restarted relay may deliver them
         refunded,
         refunded,
         # Last on each order's key (so its partition): once counted, all before it were.
-        _event(T.PAYMENT_WEBHOOK_RECEIVED, usd_order, stripe_event_id="evt_1"),
+        _event(PaymentEventType.PAYMENT_WEBHOOK_RECEIVED, usd_order, stripe_event_id="evt_1"),
         failed,
         failed,
-        _event(T.PAYMENT_COMPLETED, jpy_order, amount_minor=1500, currency="jpy"),
-        _event(T.PAYMENT_WEBHOOK_RECEIVED, jpy_order, stripe_event_id="evt_2"),
+        _event(PaymentEventType.PAYMENT_COMPLETED, jpy_order, amount_minor=1500, currency="jpy"),
+        _event(PaymentEventType.PAYMENT_WEBHOOK_RECEIVED, jpy_order, stripe_event_id="evt_2"),
     ]
     producer = EventProducer(bootstrap_servers, client_id="test-analytics")
     try:

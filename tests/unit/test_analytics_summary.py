@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
+from paysim.domain.bounds import MAX_AMOUNT_MINOR
 from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.domain.money import Money
 from paysim.domain.payment_analytics import Totals, contribution, fold, payment_key
@@ -15,8 +16,6 @@ from paysim.services.analytics.analytics_metrics import refresh_gauges
 from paysim.services.analytics.service import AnalyticsService
 from paysim.services.analytics.tables import metadata
 from paysim.store import create_engine_for, create_schema, sqlite_url
-
-T = PaymentEventType
 
 
 def _event(event_type: PaymentEventType, payment_id: int, **fields: object) -> PaymentEvent:
@@ -28,42 +27,66 @@ def _story() -> list[PaymentEvent]:
     """Three payments: one declined then paid and refunded in two parts, one in JPY, one
     declined for good."""
     return [
-        _event(T.PAYMENT_INITIATED, 1, amount_minor=2599, currency="usd"),
-        _event(T.PAYMENT_FAILED, 1, amount_minor=2599, currency="usd"),
-        _event(T.PAYMENT_COMPLETED, 1, amount_minor=2599, currency="usd"),
-        _event(T.PAYMENT_REFUNDED, 1, amount_minor=2599, refund_amount_minor=1000, currency="usd"),
-        _event(T.PAYMENT_REFUNDED, 1, amount_minor=2599, refund_amount_minor=599, currency="usd"),
-        _event(T.PAYMENT_COMPLETED, 2, amount_minor=1500, currency="jpy"),
-        _event(T.PAYMENT_FAILED, 3, amount_minor=999, currency="usd"),
+        _event(PaymentEventType.PAYMENT_INITIATED, 1, amount_minor=2599, currency="usd"),
+        _event(PaymentEventType.PAYMENT_FAILED, 1, amount_minor=2599, currency="usd"),
+        _event(PaymentEventType.PAYMENT_COMPLETED, 1, amount_minor=2599, currency="usd"),
+        _event(
+            PaymentEventType.PAYMENT_REFUNDED,
+            1,
+            amount_minor=2599,
+            refund_amount_minor=1000,
+            currency="usd",
+        ),
+        _event(
+            PaymentEventType.PAYMENT_REFUNDED,
+            1,
+            amount_minor=2599,
+            refund_amount_minor=599,
+            currency="usd",
+        ),
+        _event(PaymentEventType.PAYMENT_COMPLETED, 2, amount_minor=1500, currency="jpy"),
+        _event(PaymentEventType.PAYMENT_FAILED, 3, amount_minor=999, currency="usd"),
     ]
 
 
 def test_each_event_contributes_its_type_and_its_money() -> None:
-    completed = contribution(_event(T.PAYMENT_COMPLETED, 1, amount_minor=2599, currency="usd"))
+    completed = contribution(
+        _event(PaymentEventType.PAYMENT_COMPLETED, 1, amount_minor=2599, currency="usd")
+    )
     assert (completed.captured, completed.refunded) == (Money(2599, "usd"), None)
     refunded = contribution(
-        _event(T.PAYMENT_REFUNDED, 1, amount_minor=2599, refund_amount_minor=500, currency="usd")
+        _event(
+            PaymentEventType.PAYMENT_REFUNDED,
+            1,
+            amount_minor=2599,
+            refund_amount_minor=500,
+            currency="usd",
+        )
     )
     assert (refunded.captured, refunded.refunded) == (None, Money(500, "usd"))
     assert refunded.refunded_payment == "payment-1"
-    failed = contribution(_event(T.PAYMENT_FAILED, 1, amount_minor=2599, currency="usd"))
+    failed = contribution(
+        _event(PaymentEventType.PAYMENT_FAILED, 1, amount_minor=2599, currency="usd")
+    )
     assert (failed.captured, failed.refunded, failed.refunded_payment) == (None, None, None)
 
 
 def test_a_refund_without_its_own_amount_refunds_the_payments_amount() -> None:
-    part = contribution(_event(T.PAYMENT_REFUNDED, 1, amount_minor=700, currency="eur"))
+    part = contribution(
+        _event(PaymentEventType.PAYMENT_REFUNDED, 1, amount_minor=700, currency="eur")
+    )
     assert part.refunded == Money(700, "eur")
 
 
 def test_the_payment_key_falls_back_to_the_order() -> None:
-    foreign = PaymentEvent(event_type=T.PAYMENT_REFUNDED, order_id=55)
+    foreign = PaymentEvent(event_type=PaymentEventType.PAYMENT_REFUNDED, order_id=55)
     assert payment_key(foreign) == "order-55"
 
 
 def test_rates_and_revenue_of_a_story() -> None:
     totals = fold(_story())
-    assert totals.count(T.PAYMENT_COMPLETED) == 2
-    assert totals.count(T.PAYMENT_FAILED) == 2
+    assert totals.count(PaymentEventType.PAYMENT_COMPLETED) == 2
+    assert totals.count(PaymentEventType.PAYMENT_FAILED) == 2
     assert totals.events == 7
     assert totals.success_rate == pytest.approx(2 / 4)
     assert totals.refunded_payments == 1  # refunded in two parts, counted once
@@ -110,17 +133,21 @@ def test_nothing_counted_means_zero_rates_not_a_division_by_zero() -> None:
     empty = Totals()
     assert (empty.success_rate, empty.refund_rate, empty.events) == (0.0, 0.0, 0)
     assert empty.summary()["revenue"] == {}
-    only_failures = fold([_event(T.PAYMENT_FAILED, 1)])
+    only_failures = fold([_event(PaymentEventType.PAYMENT_FAILED, 1)])
     assert only_failures.success_rate == 0.0
 
 
 def test_large_sums_stay_exact() -> None:
-    big = 10**17 + 1  # beyond a float's exact integers
+    # One event carries at most Stripe's ceiling; their sum has no bound and stays exact.
+    big = MAX_AMOUNT_MINOR
     totals = fold(
-        [_event(T.PAYMENT_COMPLETED, i, amount_minor=big, currency="usd") for i in (1, 2, 3)]
+        [
+            _event(PaymentEventType.PAYMENT_COMPLETED, i, amount_minor=big, currency="usd")
+            for i in (1, 2, 3)
+        ]
     )
     assert totals.in_currency("usd").captured.minor == 3 * big
-    assert totals.summary()["revenue"]["usd"]["captured"] == "3000000000000000.03"  # type: ignore[index]
+    assert totals.summary()["revenue"]["usd"]["captured"] == "2999999.97"  # type: ignore[index]
 
 
 # --- the service on a SQLite file ------------------------------------------------------

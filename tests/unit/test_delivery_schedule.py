@@ -11,13 +11,19 @@ import pytest
 
 from paysim.domain.delivery_schedule import AGENT_POOL, CourierSimulation, next_step
 from paysim.domain.events import DeliveryEvent, OrderEvent, OrderEventType
-from paysim.domain.status import DeliveryStatus as D
+from paysim.domain.status import DeliveryStatus
 from paysim.services.delivery.service import DeliveryService
 from paysim.services.delivery.tables import metadata
 from paysim.store import create_engine_for, create_schema, sqlite_url
 
 START = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 STEP_S = 10.0
+WHOLE_RUN = [
+    DeliveryStatus.ASSIGNED,
+    DeliveryStatus.PICKED_UP,
+    DeliveryStatus.IN_TRANSIT,
+    DeliveryStatus.DELIVERED,
+]
 
 
 class FakeClock:
@@ -53,7 +59,7 @@ def test_choices_do_not_depend_on_what_was_drawn_before() -> None:
     before = simulation.agent_for(1001)
     for order_id in range(1, 200):  # draws for other orders in between
         simulation.agent_for(order_id)
-        simulation.delay_s(order_id, D.PICKED_UP)
+        simulation.delay_s(order_id, DeliveryStatus.PICKED_UP)
     assert simulation.agent_for(1001) == before
     # Stable across interpreters too (a string seed is hashed with SHA-512, not hash()).
     assert before == CourierSimulation(42, STEP_S).agent_for(1001)
@@ -71,7 +77,11 @@ def test_agents_come_from_the_pool_and_vary_between_orders() -> None:
 def test_a_run_is_pickup_transit_delivery_one_jittered_step_apart() -> None:
     simulation = CourierSimulation(42, STEP_S, jitter=0.25)
     plan = simulation.run_plan(99, START)
-    assert [t.next_status for t in plan] == [D.PICKED_UP, D.IN_TRANSIT, D.DELIVERED]
+    assert [t.next_status for t in plan] == [
+        DeliveryStatus.PICKED_UP,
+        DeliveryStatus.IN_TRANSIT,
+        DeliveryStatus.DELIVERED,
+    ]
     moments = [START, *(t.due_at for t in plan)]
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(moments)]
     assert all(0.75 * STEP_S <= gap <= 1.25 * STEP_S for gap in gaps), gaps
@@ -79,14 +89,14 @@ def test_a_run_is_pickup_transit_delivery_one_jittered_step_apart() -> None:
 
 
 def test_the_run_ends_at_delivery_or_cancellation() -> None:
-    assert next_step(D.ASSIGNED) is D.PICKED_UP
-    assert next_step(D.DELIVERED) is None
-    assert next_step(D.CANCELLED) is None
-    assert CourierSimulation(1, STEP_S).timer_after(5, D.DELIVERED, START) is None
+    assert next_step(DeliveryStatus.ASSIGNED) is DeliveryStatus.PICKED_UP
+    assert next_step(DeliveryStatus.DELIVERED) is None
+    assert next_step(DeliveryStatus.CANCELLED) is None
+    assert CourierSimulation(1, STEP_S).timer_after(5, DeliveryStatus.DELIVERED, START) is None
 
 
 def test_zero_step_time_means_no_waiting_and_bad_settings_are_refused() -> None:
-    assert CourierSimulation(1, 0.0).delay_s(5, D.PICKED_UP) == 0.0
+    assert CourierSimulation(1, 0.0).delay_s(5, DeliveryStatus.PICKED_UP) == 0.0
     with pytest.raises(ValueError, match="step_s"):
         CourierSimulation(1, -1.0)
     with pytest.raises(ValueError, match="jitter"):
@@ -135,7 +145,7 @@ def test_a_courier_is_assigned_waits_for_the_food_then_delivers_step_by_step(
 ) -> None:
     service.assign_courier(_order(OrderEventType.ORDER_CREATED))
     _drive(service, clock, 5 * STEP_S)  # no food ready: the courier waits
-    assert [e.status for e in _published(service)] == [D.ASSIGNED]
+    assert [e.status for e in _published(service)] == [DeliveryStatus.ASSIGNED]
 
     service.request_pickup(_order(OrderEventType.ORDER_READY_FOR_PICKUP))
     plan = CourierSimulation(42, STEP_S).run_plan(501, clock.now)
@@ -150,8 +160,13 @@ def test_a_courier_is_assigned_waits_for_the_food_then_delivers_step_by_step(
         assert service.details(501).delivery.status is timer.next_status
 
     events = _published(service)
-    assert [e.status for e in events] == [D.ASSIGNED, D.PICKED_UP, D.IN_TRANSIT, D.DELIVERED]
-    assert [e.previous_status for e in events] == [None, D.ASSIGNED, D.PICKED_UP, D.IN_TRANSIT]
+    assert [e.status for e in events] == WHOLE_RUN
+    assert [e.previous_status for e in events] == [
+        None,
+        DeliveryStatus.ASSIGNED,
+        DeliveryStatus.PICKED_UP,
+        DeliveryStatus.IN_TRANSIT,
+    ]
     assert {e.agent_id for e in events} == {CourierSimulation(42, STEP_S).agent_for(501)}
     assert {e.delivery_id for e in events} == {details.delivery.id}
     assert [e.timestamp for e in events[1:]] == [t.due_at for t in plan]
@@ -178,15 +193,19 @@ def test_a_cancel_mid_run_stops_the_courier_and_its_timers(
     service.assign_courier(_order(OrderEventType.ORDER_CREATED))
     service.request_pickup(_order(OrderEventType.ORDER_READY_FOR_PICKUP))
     _drive(service, clock, 1.3 * STEP_S)
-    assert service.details(501).delivery.status is D.PICKED_UP
+    assert service.details(501).delivery.status is DeliveryStatus.PICKED_UP
 
     service.cancel(_order(OrderEventType.ORDER_CANCELLED, reason="customer changed their mind"))
     _drive(service, clock, 5 * STEP_S)
     details = service.details(501)
-    assert details.delivery.status is D.CANCELLED
+    assert details.delivery.status is DeliveryStatus.CANCELLED
     assert details.next_step is None
     events = _published(service)
-    assert [e.status for e in events] == [D.ASSIGNED, D.PICKED_UP, D.CANCELLED]
+    assert [e.status for e in events] == [
+        DeliveryStatus.ASSIGNED,
+        DeliveryStatus.PICKED_UP,
+        DeliveryStatus.CANCELLED,
+    ]
     assert events[-1].reason == "customer changed their mind"
 
 
@@ -197,7 +216,7 @@ def test_duplicated_order_created_makes_one_delivery_and_records_the_second(
     service.assign_courier(created)
     service.assign_courier(created)  # redelivered: same eventId, skipped by its tracking row
     service.assign_courier(_order(OrderEventType.ORDER_CREATED))  # republished, new eventId
-    assert [e.status for e in _published(service)] == [D.ASSIGNED]
+    assert [e.status for e in _published(service)] == [DeliveryStatus.ASSIGNED]
     history = service.details(501).history
     assert [(h.to_status, h.applied) for h in history] == [("ASSIGNED", True), ("ASSIGNED", False)]
 
@@ -209,7 +228,7 @@ def test_ready_for_pickup_before_order_created_assigns_then_and_there(
     service.assign_courier(_order(OrderEventType.ORDER_CREATED))  # the late one
     _drive(service, clock, 4 * STEP_S)
     statuses = [e.status for e in _published(service)]
-    assert statuses == [D.ASSIGNED, D.PICKED_UP, D.IN_TRANSIT, D.DELIVERED]
+    assert statuses == WHOLE_RUN
 
 
 def test_cancel_before_order_created_sends_no_courier_and_no_event(
@@ -221,7 +240,7 @@ def test_cancel_before_order_created_sends_no_courier_and_no_event(
     _drive(service, clock, 4 * STEP_S)
     assert _published(service) == []
     details = service.details(501)
-    assert (details.delivery.status, details.delivery.agent_id) == (D.CANCELLED, None)
+    assert (details.delivery.status, details.delivery.agent_id) == (DeliveryStatus.CANCELLED, None)
 
 
 def test_a_late_cancel_never_moves_a_delivered_order_back(
@@ -233,8 +252,8 @@ def test_a_late_cancel_never_moves_a_delivered_order_back(
     _drive(service, clock, 4 * STEP_S)
     service.cancel(_order(OrderEventType.ORDER_CANCELLED))
     details = service.details(501)
-    assert details.delivery.status is D.DELIVERED
-    assert _published(service)[-1].status is D.DELIVERED
+    assert details.delivery.status is DeliveryStatus.DELIVERED
+    assert _published(service)[-1].status is DeliveryStatus.DELIVERED
     ignored = [(h.to_status, h.note) for h in details.history if not h.applied]
     assert ignored[0] == ("PICKED_UP", "pickup already requested")
     assert ignored[1][0] == "CANCELLED"
@@ -249,7 +268,7 @@ def test_timers_survive_a_restart_on_the_same_database(tmp_path: Path, clock: Fa
     restarted = _service(tmp_path, "delivery", clock)  # a new process, same file
     _drive(restarted, clock, 3 * STEP_S)
     statuses = [e.status for e in _published(restarted)]
-    assert statuses == [D.ASSIGNED, D.PICKED_UP, D.IN_TRANSIT, D.DELIVERED]
+    assert statuses == WHOLE_RUN
 
 
 def test_the_unit_of_work_keeps_the_tracking_row_with_the_state(

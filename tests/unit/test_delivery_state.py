@@ -15,34 +15,38 @@ from paysim.domain.delivery_state import (
     move_delivery,
 )
 from paysim.domain.events import DeliveryEventType
-from paysim.domain.status import DeliveryStatus as D
+from paysim.domain.status import DeliveryStatus
 from paysim.domain.transitions import IllegalTransition, Outcome
 
 LEGAL = {
-    (D.ASSIGNED, D.PICKED_UP),
-    (D.PICKED_UP, D.IN_TRANSIT),
-    (D.IN_TRANSIT, D.DELIVERED),
-    (D.ASSIGNED, D.CANCELLED),
-    (D.PICKED_UP, D.CANCELLED),
-    (D.IN_TRANSIT, D.CANCELLED),
+    (DeliveryStatus.ASSIGNED, DeliveryStatus.PICKED_UP),
+    (DeliveryStatus.PICKED_UP, DeliveryStatus.IN_TRANSIT),
+    (DeliveryStatus.IN_TRANSIT, DeliveryStatus.DELIVERED),
+    (DeliveryStatus.ASSIGNED, DeliveryStatus.CANCELLED),
+    (DeliveryStatus.PICKED_UP, DeliveryStatus.CANCELLED),
+    (DeliveryStatus.IN_TRANSIT, DeliveryStatus.CANCELLED),
 }
-ALL_PAIRS = list(itertools.product(D, D))
+ALL_PAIRS = list(itertools.product(DeliveryStatus, DeliveryStatus))
 ILLEGAL = [pair for pair in ALL_PAIRS if pair not in LEGAL]
 
 
 @pytest.mark.parametrize(("current", "target"), sorted(LEGAL))
-def test_legal_command_moves(current: D, target: D) -> None:
+def test_legal_command_moves(current: DeliveryStatus, target: DeliveryStatus) -> None:
     assert move_delivery(current, target) is target
 
 
 @pytest.mark.parametrize(("current", "target"), ILLEGAL)
-def test_illegal_command_raises_naming_both_states(current: D, target: D) -> None:
+def test_illegal_command_raises_naming_both_states(
+    current: DeliveryStatus, target: DeliveryStatus
+) -> None:
     with pytest.raises(IllegalTransition, match=f"from {current} to {target}"):
         move_delivery(current, target)
 
 
 @pytest.mark.parametrize(("current", "target"), ALL_PAIRS)
-def test_events_never_raise_and_only_go_forward(current: D, target: D) -> None:
+def test_events_never_raise_and_only_go_forward(
+    current: DeliveryStatus, target: DeliveryStatus
+) -> None:
     result = apply_delivery_event(current, target)
     if result.applied:
         assert DELIVERY_RANK[target] > DELIVERY_RANK[current]
@@ -54,34 +58,42 @@ def test_events_never_raise_and_only_go_forward(current: D, target: D) -> None:
 @pytest.mark.parametrize(
     ("current", "target", "outcome"),
     [
-        (D.ASSIGNED, D.PICKED_UP, Outcome.APPLIED),
-        (D.ASSIGNED, D.DELIVERED, Outcome.APPLIED),  # PICKED_UP and IN_TRANSIT are late
-        (D.IN_TRANSIT, D.PICKED_UP, Outcome.STALE),
-        (D.DELIVERED, D.IN_TRANSIT, Outcome.STALE),
-        (D.PICKED_UP, D.PICKED_UP, Outcome.DUPLICATE),
-        (D.CANCELLED, D.DELIVERED, Outcome.CONFLICT),
-        (D.DELIVERED, D.CANCELLED, Outcome.CONFLICT),
+        (DeliveryStatus.ASSIGNED, DeliveryStatus.PICKED_UP, Outcome.APPLIED),
+        (
+            DeliveryStatus.ASSIGNED,
+            DeliveryStatus.DELIVERED,
+            Outcome.APPLIED,
+        ),  # PICKED_UP and IN_TRANSIT are late
+        (DeliveryStatus.IN_TRANSIT, DeliveryStatus.PICKED_UP, Outcome.STALE),
+        (DeliveryStatus.DELIVERED, DeliveryStatus.IN_TRANSIT, Outcome.STALE),
+        (DeliveryStatus.PICKED_UP, DeliveryStatus.PICKED_UP, Outcome.DUPLICATE),
+        (DeliveryStatus.CANCELLED, DeliveryStatus.DELIVERED, Outcome.CONFLICT),
+        (DeliveryStatus.DELIVERED, DeliveryStatus.CANCELLED, Outcome.CONFLICT),
     ],
 )
-def test_event_outcomes(current: D, target: D, outcome: Outcome) -> None:
+def test_event_outcomes(current: DeliveryStatus, target: DeliveryStatus, outcome: Outcome) -> None:
     result = apply_delivery_event(current, target)
     assert result.outcome is outcome
     assert result.reason
 
 
-@pytest.mark.parametrize("current", [D.ASSIGNED, D.PICKED_UP, D.IN_TRANSIT])
-def test_undelivered_can_be_cancelled(current: D) -> None:
-    assert cancel_delivery(current) is D.CANCELLED
+@pytest.mark.parametrize(
+    "current", [DeliveryStatus.ASSIGNED, DeliveryStatus.PICKED_UP, DeliveryStatus.IN_TRANSIT]
+)
+def test_undelivered_can_be_cancelled(current: DeliveryStatus) -> None:
+    assert cancel_delivery(current) is DeliveryStatus.CANCELLED
 
 
 def test_delivered_cannot_be_cancelled() -> None:
     with pytest.raises(IllegalTransition, match="DELIVERED is final"):
-        cancel_delivery(D.DELIVERED)
+        cancel_delivery(DeliveryStatus.DELIVERED)
 
 
 def test_event_mapping_is_one_for_one() -> None:
-    assert set(DELIVERY_EVENT_ON_ENTER) == set(D)
+    assert set(DELIVERY_EVENT_ON_ENTER) == set(DeliveryStatus)
     assert set(DELIVERY_EVENT_TARGETS) == set(DeliveryEventType)
-    assert DELIVERY_EVENT_ON_ENTER[D.IN_TRANSIT] is DeliveryEventType.DELIVERY_IN_TRANSIT
+    assert (
+        DELIVERY_EVENT_ON_ENTER[DeliveryStatus.IN_TRANSIT] is DeliveryEventType.DELIVERY_IN_TRANSIT
+    )
     for status, event_type in DELIVERY_EVENT_ON_ENTER.items():
         assert DELIVERY_EVENT_TARGETS[event_type] is status

@@ -11,6 +11,7 @@ from paysim.domain.idempotency_keys import (
     MAX_KEY_LENGTH,
     IdempotencyKeyError,
     cancel_key,
+    confirm_attempt,
     confirm_key,
     create_intent_key,
     refund_key,
@@ -80,3 +81,10 @@ def test_invalid_parts_are_refused(make: object) -> None:
     assert callable(make)
     with pytest.raises(IdempotencyKeyError):
         make()
+
+
+def test_the_attempt_is_read_back_from_a_confirm_key_of_the_same_namespace() -> None:
+    assert confirm_attempt(confirm_key(42, 3, namespace="run1"), namespace="run1") == 3
+    assert confirm_attempt(confirm_key(42, 3, namespace="run1"), namespace="run2") is None
+    assert confirm_attempt(cancel_key(42, namespace="run1"), namespace="run1") is None
+    assert confirm_attempt("", namespace="run1") is None

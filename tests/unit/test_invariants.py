@@ -24,9 +24,6 @@ from paysim.domain.money import Money
 from paysim.domain.status import OrderStatus, PaymentStatus
 from paysim.errors import MoneyError
 
-OS = OrderStatus
-PS = PaymentStatus
-
 
 def usd(cents: int) -> Money:
     return Money(cents, "usd")
@@ -35,7 +32,7 @@ def usd(cents: int) -> Money:
 def payment(
     payment_id: int,
     order_id: int,
-    status: PS,
+    status: PaymentStatus,
     charges: tuple[int, ...] = (),
     refunds: tuple[int, ...] = (),
 ) -> PaymentRecord:
@@ -49,21 +46,23 @@ def payment(
     )
 
 
-def order(order_id: int, status: OS, payment_status: PS | None, payment_id: int = 0) -> OrderRecord:
+def order(
+    order_id: int, status: OrderStatus, payment_status: PaymentStatus | None, payment_id: int = 0
+) -> OrderRecord:
     return OrderRecord(order_id, status, payment_id or order_id, payment_status)
 
 
 CLEAN_PAYMENTS = [
-    payment(1, 1, PS.COMPLETED, charges=(1000,)),
-    payment(2, 2, PS.REFUNDED, charges=(1000,), refunds=(400, 600)),
-    payment(3, 3, PS.CANCELLED),
-    payment(4, 4, PS.FAILED),
+    payment(1, 1, PaymentStatus.COMPLETED, charges=(1000,)),
+    payment(2, 2, PaymentStatus.REFUNDED, charges=(1000,), refunds=(400, 600)),
+    payment(3, 3, PaymentStatus.CANCELLED),
+    payment(4, 4, PaymentStatus.FAILED),
 ]
 CLEAN_ORDERS = [
-    order(1, OS.DELIVERED, PS.COMPLETED),
-    order(2, OS.REFUNDED, PS.REFUNDED),
-    order(3, OS.CANCELLED, PS.CANCELLED),
-    order(4, OS.PAYMENT_FAILED, PS.FAILED),
+    order(1, OrderStatus.DELIVERED, PaymentStatus.COMPLETED),
+    order(2, OrderStatus.REFUNDED, PaymentStatus.REFUNDED),
+    order(3, OrderStatus.CANCELLED, PaymentStatus.CANCELLED),
+    order(4, OrderStatus.PAYMENT_FAILED, PaymentStatus.FAILED),
 ]
 
 
@@ -75,7 +74,7 @@ def test_clean_drained_run_passes() -> None:
 
 def test_double_charge_is_detected() -> None:
     twice = PaymentRecord(
-        9, 9, PS.COMPLETED, "usd", (Charge("ch_a", usd(500)), Charge("ch_b", usd(500)))
+        9, 9, PaymentStatus.COMPLETED, "usd", (Charge("ch_a", usd(500)), Charge("ch_b", usd(500)))
     )
     verdict = no_double_charge([twice])
     assert not verdict.ok
@@ -84,32 +83,34 @@ def test_double_charge_is_detected() -> None:
 
 def test_same_charge_recorded_twice_is_not_a_double_charge() -> None:
     echoed = PaymentRecord(
-        9, 9, PS.COMPLETED, "usd", (Charge("ch_a", usd(500)), Charge("ch_a", usd(500)))
+        9, 9, PaymentStatus.COMPLETED, "usd", (Charge("ch_a", usd(500)), Charge("ch_a", usd(500)))
     )
     assert no_double_charge([echoed]).ok
     assert echoed.captured == usd(500)
 
 
 def test_order_paid_by_two_kept_payments_is_detected() -> None:
-    first = payment(1, 7, PS.COMPLETED, charges=(500,))
-    second = payment(2, 7, PS.COMPLETED, charges=(500,))
+    first = payment(1, 7, PaymentStatus.COMPLETED, charges=(500,))
+    second = payment(2, 7, PaymentStatus.COMPLETED, charges=(500,))
     verdict = no_double_charge([first, second])
     assert [str(v) for v in verdict.violations] == ["order 7: paid for by payments 1, 2"]
-    refunded = payment(2, 7, PS.REFUNDED, charges=(500,), refunds=(500,))
+    refunded = payment(2, 7, PaymentStatus.REFUNDED, charges=(500,), refunds=(500,))
     assert no_double_charge([first, refunded]).ok
 
 
 def test_refunds_above_captures_are_detected() -> None:
-    verdict = refunds_within_captures([payment(5, 5, PS.REFUNDED, charges=(500,), refunds=(501,))])
+    verdict = refunds_within_captures(
+        [payment(5, 5, PaymentStatus.REFUNDED, charges=(500,), refunds=(501,))]
+    )
     assert [str(v) for v in verdict.violations] == [
         "payment 5: refunded 5.01 USD of 5.00 USD captured"
     ]
 
 
 def test_captured_payment_with_a_cancelled_order_is_detected() -> None:
-    kept = payment(6, 6, PS.COMPLETED, charges=(1000,))
+    kept = payment(6, 6, PaymentStatus.COMPLETED, charges=(1000,))
     verdict = captured_payments_settled(
-        [kept], [order(6, OS.CANCELLED, PS.COMPLETED)], drained=True
+        [kept], [order(6, OrderStatus.CANCELLED, PaymentStatus.COMPLETED)], drained=True
     )
     assert [str(v) for v in verdict.violations] == [
         "payment 6: keeps 10.00 USD but order 6 is CANCELLED"
@@ -117,22 +118,22 @@ def test_captured_payment_with_a_cancelled_order_is_detected() -> None:
 
 
 def test_captured_payment_without_an_order_is_detected() -> None:
-    kept = payment(6, 6, PS.COMPLETED, charges=(1000,))
+    kept = payment(6, 6, PaymentStatus.COMPLETED, charges=(1000,))
     verdict = captured_payments_settled([kept], [], drained=False)
     assert verdict.violations[0].detail == "keeps 10.00 USD but no order"
 
 
 def test_placed_order_settles_a_payment_only_until_the_run_drains() -> None:
-    kept = payment(6, 6, PS.COMPLETED, charges=(1000,))
-    orders = [order(6, OS.PREPARING, PS.COMPLETED)]
+    kept = payment(6, 6, PaymentStatus.COMPLETED, charges=(1000,))
+    orders = [order(6, OrderStatus.PREPARING, PaymentStatus.COMPLETED)]
     assert captured_payments_settled([kept], orders, drained=False).ok
     assert not captured_payments_settled([kept], orders, drained=True).ok
 
 
 def test_partial_refund_of_a_cancelled_order_keeps_money() -> None:
-    partly = payment(6, 6, PS.PARTIALLY_REFUNDED, charges=(1000,), refunds=(300,))
+    partly = payment(6, 6, PaymentStatus.PARTIALLY_REFUNDED, charges=(1000,), refunds=(300,))
     verdict = captured_payments_settled(
-        [partly], [order(6, OS.REFUNDED, PS.PARTIALLY_REFUNDED)], drained=True
+        [partly], [order(6, OrderStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED)], drained=True
     )
     assert "keeps 7.00 USD" in verdict.violations[0].detail
 
@@ -140,15 +141,17 @@ def test_partial_refund_of_a_cancelled_order_keeps_money() -> None:
 @pytest.mark.parametrize(
     ("order_status", "payment_status"),
     [
-        (OS.DELIVERED, PS.FAILED),
-        (OS.PENDING, PS.PENDING),
-        (OS.REFUNDED, PS.COMPLETED),
-        (OS.CANCELLED, PS.COMPLETED),
-        (OS.PAYMENT_FAILED, PS.COMPLETED),
-        (OS.CANCELLING, PS.CANCELLED),
+        (OrderStatus.DELIVERED, PaymentStatus.FAILED),
+        (OrderStatus.PENDING, PaymentStatus.PENDING),
+        (OrderStatus.REFUNDED, PaymentStatus.COMPLETED),
+        (OrderStatus.CANCELLED, PaymentStatus.COMPLETED),
+        (OrderStatus.PAYMENT_FAILED, PaymentStatus.COMPLETED),
+        (OrderStatus.CANCELLING, PaymentStatus.CANCELLED),
     ],
 )
-def test_disagreeing_statuses_are_detected(order_status: OS, payment_status: PS) -> None:
+def test_disagreeing_statuses_are_detected(
+    order_status: OrderStatus, payment_status: PaymentStatus
+) -> None:
     verdict = statuses_agree([order(8, order_status, payment_status)])
     assert [str(v) for v in verdict.violations] == [
         f"order 8: is {order_status} but payment 8 is {payment_status}"
@@ -156,21 +159,25 @@ def test_disagreeing_statuses_are_detected(order_status: OS, payment_status: PS)
 
 
 def test_agreement_table_covers_every_order_status() -> None:
-    assert set(STATUS_AGREEMENT) == set(OS)
-    assert PS.COMPLETED in STATUS_AGREEMENT[OS.DELIVERED]
-    assert STATUS_AGREEMENT[OS.REFUNDED] == {PS.REFUNDED}
-    assert STATUS_AGREEMENT[OS.CANCELLED] == {PS.CANCELLED, PS.FAILED, PS.REFUNDED}
+    assert set(STATUS_AGREEMENT) == set(OrderStatus)
+    assert PaymentStatus.COMPLETED in STATUS_AGREEMENT[OrderStatus.DELIVERED]
+    assert STATUS_AGREEMENT[OrderStatus.REFUNDED] == {PaymentStatus.REFUNDED}
+    assert STATUS_AGREEMENT[OrderStatus.CANCELLED] == {
+        PaymentStatus.CANCELLED,
+        PaymentStatus.FAILED,
+        PaymentStatus.REFUNDED,
+    }
 
 
 def test_order_without_payment_is_detected() -> None:
-    assert not statuses_agree([order(3, OS.DELIVERED, None)]).ok
+    assert not statuses_agree([order(3, OrderStatus.DELIVERED, None)]).ok
 
 
 def test_work_left_in_flight_is_detected() -> None:
     verdict = nothing_in_flight(
         [InFlight("outbox", 0), InFlight("lag order-service-group", 3)],
-        orders=[order(1, OS.CANCELLING, PS.REFUND_PENDING)],
-        payments=[payment(1, 1, PS.REFUND_PENDING, charges=(100,))],
+        orders=[order(1, OrderStatus.CANCELLING, PaymentStatus.REFUND_PENDING)],
+        payments=[payment(1, 1, PaymentStatus.REFUND_PENDING, charges=(100,))],
     )
     assert [str(v) for v in verdict.violations] == [
         "lag order-service-group: 3 in flight",
@@ -180,7 +187,7 @@ def test_work_left_in_flight_is_detected() -> None:
 
 
 def test_mid_run_check_skips_drain_only_invariants() -> None:
-    stuck = [order(1, OS.PREPARING, PS.COMPLETED)]
+    stuck = [order(1, OrderStatus.PREPARING, PaymentStatus.COMPLETED)]
     verdicts = check_run(CLEAN_PAYMENTS[:1], stuck, [InFlight("outbox", 5)], drained=False)
     assert [v.name for v in verdicts] == [
         "no payment charged twice",
@@ -199,4 +206,4 @@ def test_verdict_prints_for_a_report() -> None:
 
 def test_record_in_a_foreign_currency_is_refused() -> None:
     with pytest.raises(MoneyError, match="payment 1 in usd"):
-        PaymentRecord(1, 1, PS.COMPLETED, "USD", (Charge("ch", Money(100, "inr")),))
+        PaymentRecord(1, 1, PaymentStatus.COMPLETED, "USD", (Charge("ch", Money(100, "inr")),))

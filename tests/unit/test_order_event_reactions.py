@@ -44,8 +44,6 @@ from paysim.services.order.tables import metadata
 from paysim.store import create_engine_for, create_schema, sqlite_url
 from paysim.store.schema import outbox, processed_events
 
-OS = OrderStatus
-PT = PaymentEventType
 ORDER = 101
 PAYMENT = 7
 TOTAL = 2599
@@ -166,19 +164,23 @@ def _types(events: list[AnyEvent]) -> list[str]:
 
 def _placed(orders: Orders, attempt: int = 1) -> None:
     """An order created by its payment and paid: PENDING."""
-    orders.deliver(payment(PT.PAYMENT_INITIATED))
-    orders.deliver(payment(PT.PAYMENT_COMPLETED, attempt=attempt))
+    orders.deliver(payment(PaymentEventType.PAYMENT_INITIATED))
+    orders.deliver(payment(PaymentEventType.PAYMENT_COMPLETED, attempt=attempt))
 
 
 # -- payment events ---------------------------------------------------------------------------
 
 
 def test_payment_initiated_creates_the_order_awaiting_payment(orders: Orders) -> None:
-    initiated = payment(PT.PAYMENT_INITIATED)
+    initiated = payment(PaymentEventType.PAYMENT_INITIATED)
     orders.deliver(initiated)
 
     order = orders.order()
-    assert (order.status, order.payment_id, order.user_id) == (OS.PAYMENT_PENDING, PAYMENT, 31)
+    assert (order.status, order.payment_id, order.user_id) == (
+        OrderStatus.PAYMENT_PENDING,
+        PAYMENT,
+        31,
+    )
     assert (order.total.minor, order.total.currency, order.captured.minor) == (TOTAL, "usd", 0)
     [created] = orders.history()
     assert (created["from"], created["to"], created["applied"]) == (None, "PAYMENT_PENDING", True)
@@ -187,19 +189,22 @@ def test_payment_initiated_creates_the_order_awaiting_payment(orders: Orders) ->
 
 
 def test_payment_completed_places_the_order_and_owes_order_created(orders: Orders) -> None:
-    orders.deliver(payment(PT.PAYMENT_INITIATED))
-    completed = payment(PT.PAYMENT_COMPLETED, attempt=1)
+    orders.deliver(payment(PaymentEventType.PAYMENT_INITIATED))
+    completed = payment(PaymentEventType.PAYMENT_COMPLETED, attempt=1)
     orders.deliver(completed)
 
     order = orders.order()
-    assert order.status is OS.PENDING
+    assert order.status is OrderStatus.PENDING
     assert (order.captured.minor, order.payment_attempt) == (TOTAL, 1)
     assert _moves(orders.history())[-1] == ("PAYMENT_PENDING", "PENDING", True)
     assert orders.history()[-1]["eventId"] == str(completed.event_id)
     [created] = orders.owed()
     assert isinstance(created, OrderEvent)
     assert created.event_type is OrderEventType.ORDER_CREATED
-    assert (created.status, created.previous_status) == (OS.PENDING, OS.PAYMENT_PENDING)
+    assert (created.status, created.previous_status) == (
+        OrderStatus.PENDING,
+        OrderStatus.PAYMENT_PENDING,
+    )
     assert (created.payment_id, created.total_amount_minor, created.user_id) == (PAYMENT, TOTAL, 31)
     # One row per destination: its own topic and the order family's catch-all.
     assert orders.outbox_topics() == ["order-created", "order-events"]
@@ -209,28 +214,30 @@ def test_payment_completed_places_the_order_and_owes_order_created(orders: Order
 def test_payment_failed_moves_the_order_to_payment_failed_and_owes_nothing(
     orders: Orders,
 ) -> None:
-    orders.deliver(payment(PT.PAYMENT_INITIATED))
-    orders.deliver(payment(PT.PAYMENT_FAILED, attempt=1, failure_reason="card_declined"))
+    orders.deliver(payment(PaymentEventType.PAYMENT_INITIATED))
+    orders.deliver(
+        payment(PaymentEventType.PAYMENT_FAILED, attempt=1, failure_reason="card_declined")
+    )
 
     order = orders.order()
-    assert (order.status, order.payment_attempt) == (OS.PAYMENT_FAILED, 1)
+    assert (order.status, order.payment_attempt) == (OrderStatus.PAYMENT_FAILED, 1)
     assert _moves(orders.history())[-1] == ("PAYMENT_PENDING", "PAYMENT_FAILED", True)
     assert orders.owed() == []
 
 
 def test_a_successful_retry_after_a_decline_places_the_order(orders: Orders) -> None:
-    orders.deliver(payment(PT.PAYMENT_INITIATED))
-    orders.deliver(payment(PT.PAYMENT_FAILED, attempt=1))
-    orders.deliver(payment(PT.PAYMENT_COMPLETED, attempt=2))
+    orders.deliver(payment(PaymentEventType.PAYMENT_INITIATED))
+    orders.deliver(payment(PaymentEventType.PAYMENT_FAILED, attempt=1))
+    orders.deliver(payment(PaymentEventType.PAYMENT_COMPLETED, attempt=2))
 
     order = orders.order()
-    assert (order.status, order.payment_attempt) == (OS.PENDING, 2)
+    assert (order.status, order.payment_attempt) == (OrderStatus.PENDING, 2)
     assert _types(orders.owed()) == ["ORDER_CREATED"]
 
 
 def test_the_same_event_delivered_twice_changes_the_order_once(orders: Orders) -> None:
-    orders.deliver(payment(PT.PAYMENT_INITIATED))
-    completed = payment(PT.PAYMENT_COMPLETED, attempt=1)
+    orders.deliver(payment(PaymentEventType.PAYMENT_INITIATED))
+    completed = payment(PaymentEventType.PAYMENT_COMPLETED, attempt=1)
     orders.deliver(completed)
     history, owed, processed = orders.history(), orders.owed(), orders.processed()
 
@@ -239,12 +246,12 @@ def test_the_same_event_delivered_twice_changes_the_order_once(orders: Orders) -
     assert orders.history() == history
     assert orders.owed() == owed
     assert orders.processed() == processed == 2
-    assert orders.order().status is OS.PENDING
+    assert orders.order().status is OrderStatus.PENDING
 
 
 def test_the_same_facts_under_a_new_event_id_are_audited_as_a_duplicate(orders: Orders) -> None:
-    orders.deliver(payment(PT.PAYMENT_INITIATED))
-    completed = payment(PT.PAYMENT_COMPLETED, attempt=1)
+    orders.deliver(payment(PaymentEventType.PAYMENT_INITIATED))
+    completed = payment(PaymentEventType.PAYMENT_COMPLETED, attempt=1)
     orders.deliver(completed)
 
     again = completed.model_copy(update={"event_id": uuid4()})  # republished anew
@@ -260,8 +267,8 @@ def test_the_same_facts_under_a_new_event_id_are_audited_as_a_duplicate(orders: 
 @pytest.mark.parametrize(
     ("late", "fields"),
     [
-        (PT.PAYMENT_FAILED, {"attempt": 1}),
-        (PT.PAYMENT_PROCESSING, {}),
+        (PaymentEventType.PAYMENT_FAILED, {"attempt": 1}),
+        (PaymentEventType.PAYMENT_PROCESSING, {}),
     ],
     ids=["failed-of-the-same-attempt", "processing"],
 )
@@ -272,7 +279,7 @@ def test_a_late_event_that_would_move_the_order_back_is_audited_and_ignored(
     stale = payment(late, **fields)
     orders.deliver(stale)
 
-    assert orders.order().status is OS.PENDING
+    assert orders.order().status is OrderStatus.PENDING
     last = orders.history()[-1]
     assert (last["from"], last["applied"], last["cause"]) == ("PENDING", False, late.value)
     assert last["note"].startswith("stale")
@@ -283,21 +290,21 @@ def test_a_late_event_that_would_move_the_order_back_is_audited_and_ignored(
 def test_a_failure_of_an_older_attempt_is_stale_after_a_newer_one_succeeded(
     orders: Orders,
 ) -> None:
-    orders.deliver(payment(PT.PAYMENT_INITIATED))
-    orders.deliver(payment(PT.PAYMENT_COMPLETED, attempt=2))
-    orders.deliver(payment(PT.PAYMENT_FAILED, attempt=1))
+    orders.deliver(payment(PaymentEventType.PAYMENT_INITIATED))
+    orders.deliver(payment(PaymentEventType.PAYMENT_COMPLETED, attempt=2))
+    orders.deliver(payment(PaymentEventType.PAYMENT_FAILED, attempt=1))
 
-    assert orders.order().status is OS.PENDING
+    assert orders.order().status is OrderStatus.PENDING
     last = orders.history()[-1]
     assert (last["to"], last["applied"]) == ("PAYMENT_FAILED", False)
     assert "attempt 1" in last["note"]
 
 
 def test_an_event_of_another_payment_is_audited_and_ignored(orders: Orders) -> None:
-    orders.deliver(payment(PT.PAYMENT_INITIATED))
-    orders.deliver(payment(PT.PAYMENT_FAILED, payment_id=PAYMENT + 1))
+    orders.deliver(payment(PaymentEventType.PAYMENT_INITIATED))
+    orders.deliver(payment(PaymentEventType.PAYMENT_FAILED, payment_id=PAYMENT + 1))
 
-    assert orders.order().status is OS.PAYMENT_PENDING
+    assert orders.order().status is OrderStatus.PAYMENT_PENDING
     last = orders.history()[-1]
     assert (last["from"], last["to"], last["applied"]) == (
         "PAYMENT_PENDING",
@@ -308,9 +315,11 @@ def test_an_event_of_another_payment_is_audited_and_ignored(orders: Orders) -> N
 
 
 def _followed_by_a_new_payment(orders: Orders) -> Order:
-    orders.deliver(payment(PT.PAYMENT_INITIATED))
-    orders.deliver(payment(PT.PAYMENT_FAILED, attempt=1))
-    orders.deliver(payment(PT.PAYMENT_INITIATED, payment_id=PAYMENT + 1, amount_minor=3000))
+    orders.deliver(payment(PaymentEventType.PAYMENT_INITIATED))
+    orders.deliver(payment(PaymentEventType.PAYMENT_FAILED, attempt=1))
+    orders.deliver(
+        payment(PaymentEventType.PAYMENT_INITIATED, payment_id=PAYMENT + 1, amount_minor=3000)
+    )
     return orders.order()
 
 
@@ -318,7 +327,7 @@ def test_a_new_payment_for_a_failed_order_is_followed(orders: Orders) -> None:
     order = _followed_by_a_new_payment(orders)
 
     assert (order.status, order.payment_id, order.payment_attempt) == (
-        OS.PAYMENT_FAILED,
+        OrderStatus.PAYMENT_FAILED,
         PAYMENT + 1,
         None,
     )
@@ -337,8 +346,8 @@ def test_a_new_payment_for_a_failed_order_sets_the_orders_total(orders: Orders) 
 def test_payment_events_for_an_unknown_order_other_than_completion_are_ignored(
     orders: Orders,
 ) -> None:
-    orders.deliver(payment(PT.PAYMENT_FAILED, attempt=1))
-    orders.deliver(payment(PT.PAYMENT_CANCELLED))
+    orders.deliver(payment(PaymentEventType.PAYMENT_FAILED, attempt=1))
+    orders.deliver(payment(PaymentEventType.PAYMENT_CANCELLED))
 
     assert not orders.exists()
     assert orders.history() == []
@@ -347,10 +356,10 @@ def test_payment_events_for_an_unknown_order_other_than_completion_are_ignored(
 
 
 def test_a_cancelled_payment_cancels_an_unpaid_order(orders: Orders) -> None:
-    orders.deliver(payment(PT.PAYMENT_INITIATED))
-    orders.deliver(payment(PT.PAYMENT_CANCELLED))
+    orders.deliver(payment(PaymentEventType.PAYMENT_INITIATED))
+    orders.deliver(payment(PaymentEventType.PAYMENT_CANCELLED))
 
-    assert orders.order().status is OS.CANCELLED
+    assert orders.order().status is OrderStatus.CANCELLED
     [cancelled] = orders.owed()
     assert cancelled.event_type is OrderEventType.ORDER_CANCELLED
 
@@ -359,18 +368,20 @@ def test_a_cancelled_payment_cancels_an_unpaid_order(orders: Orders) -> None:
 
 
 def _refund_request(orders: Orders) -> PaymentEvent:
-    [request] = [e for e in orders.owed() if e.event_type is PT.PAYMENT_REFUND_INITIATED]
+    [request] = [
+        e for e in orders.owed() if e.event_type is PaymentEventType.PAYMENT_REFUND_INITIATED
+    ]
     assert isinstance(request, PaymentEvent)
     return request
 
 
 def test_payment_completed_for_a_cancelled_order_is_refunded(orders: Orders) -> None:
-    orders.deliver(payment(PT.PAYMENT_INITIATED))
-    orders.deliver(payment(PT.PAYMENT_CANCELLED))
-    orders.deliver(payment(PT.PAYMENT_COMPLETED, attempt=1))  # captured after all
+    orders.deliver(payment(PaymentEventType.PAYMENT_INITIATED))
+    orders.deliver(payment(PaymentEventType.PAYMENT_CANCELLED))
+    orders.deliver(payment(PaymentEventType.PAYMENT_COMPLETED, attempt=1))  # captured after all
 
     order = orders.order()
-    assert order.status is OS.CANCELLED  # it stays cancelled; the money goes back
+    assert order.status is OrderStatus.CANCELLED  # it stays cancelled; the money goes back
     assert order.compensated_at is not None
     request = _refund_request(orders)
     assert (request.payment_id, request.refund_amount_minor, request.refund_reason) == (
@@ -390,11 +401,11 @@ def test_payment_completed_for_an_order_never_created_records_it_and_refunds(
     orders: Orders,
 ) -> None:
     # Its PAYMENT_INITIATED never arrived (dead-lettered, say).
-    completed = payment(PT.PAYMENT_COMPLETED, attempt=1)
+    completed = payment(PaymentEventType.PAYMENT_COMPLETED, attempt=1)
     orders.deliver(completed)
 
     order = orders.order()
-    assert (order.status, order.reason) == (OS.CANCELLING, "order was never created")
+    assert (order.status, order.reason) == (OrderStatus.CANCELLING, "order was never created")
     assert (order.captured.minor, order.payment_id, order.payment_attempt) == (TOTAL, PAYMENT, 1)
     assert _moves(orders.history()) == [(None, "CANCELLING", True)]
     assert orders.history()[0]["eventId"] == str(completed.event_id)
@@ -406,10 +417,10 @@ def test_payment_completed_for_an_order_never_created_records_it_and_refunds(
 
 def test_a_second_payment_for_an_order_already_paid_is_refunded(orders: Orders) -> None:
     _placed(orders)
-    orders.deliver(payment(PT.PAYMENT_COMPLETED, payment_id=PAYMENT + 1, attempt=1))
+    orders.deliver(payment(PaymentEventType.PAYMENT_COMPLETED, payment_id=PAYMENT + 1, attempt=1))
 
     order = orders.order()
-    assert (order.status, order.payment_id) == (OS.PENDING, PAYMENT)
+    assert (order.status, order.payment_id) == (OrderStatus.PENDING, PAYMENT)
     request = _refund_request(orders)
     assert (request.payment_id, request.refund_reason) == (PAYMENT + 1, "order_already_paid")
     assert request.refund_request_id == compensation_request_id(ORDER, PAYMENT + 1)
@@ -418,12 +429,12 @@ def test_a_second_payment_for_an_order_already_paid_is_refunded(orders: Orders) 
 def test_an_order_that_cannot_be_placed_after_payment_is_cancelled_and_refunded(
     orders: Orders,
 ) -> None:
-    orders.deliver(payment(PT.PAYMENT_INITIATED))
+    orders.deliver(payment(PaymentEventType.PAYMENT_INITIATED))
     orders.service.faults.add(FaultSpec(point="place-order", mode="permanent", orderId=ORDER))
-    orders.deliver(payment(PT.PAYMENT_COMPLETED, attempt=1))
+    orders.deliver(payment(PaymentEventType.PAYMENT_COMPLETED, attempt=1))
 
     order = orders.order()
-    assert order.status is OS.CANCELLING
+    assert order.status is OrderStatus.CANCELLING
     assert (order.reason or "").startswith("order could not be placed")
     assert _moves(orders.history())[-2:] == [
         ("PAYMENT_PENDING", "PENDING", True),
@@ -440,26 +451,79 @@ def test_an_order_that_cannot_be_placed_after_payment_is_cancelled_and_refunded(
 def test_the_full_refund_ends_a_cancelling_order_refunded(orders: Orders) -> None:
     _placed(orders)
     orders.service.cancel(ORDER, "changed my mind")  # paid: CANCELLING, refund asked for
-    assert orders.order().status is OS.CANCELLING
+    assert orders.order().status is OrderStatus.CANCELLING
 
     orders.deliver(
-        payment(PT.PAYMENT_REFUNDED, status=PaymentStatus.REFUNDED, refund_amount_minor=TOTAL)
+        payment(
+            PaymentEventType.PAYMENT_REFUNDED,
+            status=PaymentStatus.REFUNDED,
+            refund_amount_minor=TOTAL,
+        )
     )
 
     order = orders.order()
-    assert (order.status, order.refunded.minor) == (OS.REFUNDED, TOTAL)
+    assert (order.status, order.refunded.minor) == (OrderStatus.REFUNDED, TOTAL)
+
+
+@pytest.mark.parametrize("accepted", [False, True])
+def test_a_full_refund_of_a_paid_undelivered_order_cancels_it_on_the_way(
+    orders: Orders, accepted: bool
+) -> None:
+    # Refunded through the payment API: the saga asked for nothing, the order still runs.
+    _placed(orders)
+    if accepted:
+        orders.service.restaurant(ORDER, RestaurantMove.ACCEPT, None)
+    before = orders.order().status
+    refunded = payment(
+        PaymentEventType.PAYMENT_REFUNDED, status=PaymentStatus.REFUNDED, refund_amount_minor=TOTAL
+    )
+    orders.deliver(refunded)
+
+    order = orders.order()
+    assert (order.status, order.refunded.minor) == (OrderStatus.REFUNDED, TOTAL)
+    assert order.reason == event_reactions.REFUNDED_OUTSIDE
+    assert _moves(orders.history())[-2:] == [
+        (before.value, "CANCELLING", True),
+        ("CANCELLING", "REFUNDED", True),
+    ]
+    assert {h["eventId"] for h in orders.history()[-2:]} == {str(refunded.event_id)}
+    # The restaurant and the courier are told, as for any cancellation; no refund is
+    # asked for again.
+    cancelled = orders.owed()[-1]
+    assert isinstance(cancelled, OrderEvent)
+    assert cancelled.event_type is OrderEventType.ORDER_CANCELLED
+    assert cancelled.reason == event_reactions.REFUNDED_OUTSIDE
+    assert PaymentEventType.PAYMENT_REFUND_INITIATED.value not in _types(orders.owed())
+    assert orders.compensations() == []
+
+
+def test_a_full_refund_of_a_delivered_order_leaves_it_delivered(orders: Orders) -> None:
+    _ready_for_pickup(orders)
+    orders.deliver(delivery(DeliveryEventType.DELIVERY_DELIVERED))
+    owed = orders.owed()
+    orders.deliver(
+        payment(
+            PaymentEventType.PAYMENT_REFUNDED,
+            status=PaymentStatus.REFUNDED,
+            refund_amount_minor=TOTAL,
+        )
+    )
+    assert orders.order().status is OrderStatus.DELIVERED
+    assert orders.owed() == owed
 
 
 def test_a_partial_refund_notes_the_money_and_leaves_the_order_be(orders: Orders) -> None:
     _placed(orders)
     orders.deliver(
         payment(
-            PT.PAYMENT_REFUNDED, status=PaymentStatus.PARTIALLY_REFUNDED, refund_amount_minor=500
+            PaymentEventType.PAYMENT_REFUNDED,
+            status=PaymentStatus.PARTIALLY_REFUNDED,
+            refund_amount_minor=500,
         )
     )
 
     order = orders.order()
-    assert (order.status, order.refunded.minor) == (OS.PENDING, 500)
+    assert (order.status, order.refunded.minor) == (OrderStatus.PENDING, 500)
 
 
 # -- delivery events ----------------------------------------------------------------------------
@@ -475,13 +539,13 @@ def test_delivery_events_move_the_order_out_for_delivery_and_delivered(orders: O
     _ready_for_pickup(orders)
 
     orders.deliver(delivery(DeliveryEventType.DELIVERY_ASSIGNED))  # moves nothing
-    assert orders.order().status is OS.READY_FOR_PICKUP
+    assert orders.order().status is OrderStatus.READY_FOR_PICKUP
     orders.deliver(delivery(DeliveryEventType.DELIVERY_PICKED_UP))
-    assert orders.order().status is OS.OUT_FOR_DELIVERY
+    assert orders.order().status is OrderStatus.OUT_FOR_DELIVERY
     orders.deliver(delivery(DeliveryEventType.DELIVERY_IN_TRANSIT))  # already there
     orders.deliver(delivery(DeliveryEventType.DELIVERY_DELIVERED))
 
-    assert orders.order().status is OS.DELIVERED
+    assert orders.order().status is OrderStatus.DELIVERED
     assert _types(orders.owed()) == [
         "ORDER_CREATED",
         "ORDER_CONFIRMED",
@@ -502,11 +566,11 @@ def test_delivery_events_move_the_order_out_for_delivery_and_delivered(orders: O
 def test_a_late_pickup_after_delivery_is_audited_and_ignored(orders: Orders) -> None:
     _ready_for_pickup(orders)
     orders.deliver(delivery(DeliveryEventType.DELIVERY_DELIVERED))  # PICKED_UP was late
-    assert orders.order().status is OS.DELIVERED
+    assert orders.order().status is OrderStatus.DELIVERED
 
     orders.deliver(delivery(DeliveryEventType.DELIVERY_PICKED_UP))
 
-    assert orders.order().status is OS.DELIVERED
+    assert orders.order().status is OrderStatus.DELIVERED
     last = orders.history()[-1]
     assert (last["to"], last["applied"]) == ("OUT_FOR_DELIVERY", False)
     assert last["note"].startswith("stale")
@@ -519,7 +583,7 @@ def test_a_delivery_landing_during_a_refund_is_a_conflict_not_applied(orders: Or
 
     orders.deliver(delivery(DeliveryEventType.DELIVERY_DELIVERED))
 
-    assert orders.order().status is OS.CANCELLING
+    assert orders.order().status is OrderStatus.CANCELLING
     last = orders.history()[-1]
     assert (last["to"], last["applied"]) == ("DELIVERED", False)
     assert last["note"].startswith("conflict")
@@ -535,7 +599,7 @@ def test_delivery_events_for_an_unknown_order_are_ignored(orders: Orders) -> Non
 
 
 def test_a_rejected_event_leaves_no_trace_so_it_can_be_replayed(orders: Orders) -> None:
-    broken = payment(PT.PAYMENT_INITIATED, amount_minor=None, currency=None)
+    broken = payment(PaymentEventType.PAYMENT_INITIATED, amount_minor=None, currency=None)
 
     with pytest.raises(PermanentError, match="lacks paymentId or amount"):
         orders.deliver(broken)
@@ -547,20 +611,20 @@ def test_a_rejected_event_leaves_no_trace_so_it_can_be_replayed(orders: Orders) 
 
 def test_an_injected_handling_fault_fails_before_anything_is_written(orders: Orders) -> None:
     orders.service.faults.add(FaultSpec(point="handle", mode="transient", orderId=ORDER, times=1))
-    initiated = payment(PT.PAYMENT_INITIATED)
+    initiated = payment(PaymentEventType.PAYMENT_INITIATED)
 
     with pytest.raises(InjectedTransientError):
         orders.deliver(initiated)
     assert (orders.processed(), orders.exists()) == (0, False)
 
     orders.deliver(initiated)  # the consumer loop's retry
-    assert orders.order().status is OS.PAYMENT_PENDING
+    assert orders.order().status is OrderStatus.PAYMENT_PENDING
     assert orders.processed() == 1
 
 
 def test_the_tracking_row_is_kept_under_the_handlers_group(tmp_path: Path) -> None:
     blue = _orders(tmp_path, group="order-service-blue")
-    initiated = payment(PT.PAYMENT_INITIATED)
+    initiated = payment(PaymentEventType.PAYMENT_INITIATED)
     blue.deliver(initiated)
 
     with blue.engine.connect() as conn:

@@ -17,45 +17,52 @@ from paysim.domain.order_state import (
     move_order,
     order_event_on_enter,
     order_target,
+    refund_path,
 )
 from paysim.domain.status import OrderStatus, PaymentStatus
 from paysim.domain.transitions import IllegalTransition, Outcome
 
-OS = OrderStatus
-
-PAID = [OS.PENDING, OS.CONFIRMED, OS.PREPARING, OS.READY_FOR_PICKUP, OS.OUT_FOR_DELIVERY]
+PAID = [
+    OrderStatus.PENDING,
+    OrderStatus.CONFIRMED,
+    OrderStatus.PREPARING,
+    OrderStatus.READY_FOR_PICKUP,
+    OrderStatus.OUT_FOR_DELIVERY,
+]
 LEGAL = {
-    (OS.PAYMENT_PENDING, OS.PENDING),
-    (OS.PAYMENT_PENDING, OS.PAYMENT_FAILED),
-    (OS.PAYMENT_PENDING, OS.CANCELLED),
-    (OS.PAYMENT_FAILED, OS.PAYMENT_PENDING),
-    (OS.PAYMENT_FAILED, OS.PENDING),
-    (OS.PAYMENT_FAILED, OS.CANCELLED),
-    (OS.PENDING, OS.CONFIRMED),
-    (OS.CONFIRMED, OS.PREPARING),
-    (OS.PREPARING, OS.READY_FOR_PICKUP),
-    (OS.READY_FOR_PICKUP, OS.OUT_FOR_DELIVERY),
-    (OS.OUT_FOR_DELIVERY, OS.DELIVERED),
-    *((status, OS.CANCELLING) for status in PAID),
-    (OS.CANCELLING, OS.REFUNDED),
+    (OrderStatus.PAYMENT_PENDING, OrderStatus.PENDING),
+    (OrderStatus.PAYMENT_PENDING, OrderStatus.PAYMENT_FAILED),
+    (OrderStatus.PAYMENT_PENDING, OrderStatus.CANCELLED),
+    (OrderStatus.PAYMENT_FAILED, OrderStatus.PAYMENT_PENDING),
+    (OrderStatus.PAYMENT_FAILED, OrderStatus.PENDING),
+    (OrderStatus.PAYMENT_FAILED, OrderStatus.CANCELLED),
+    (OrderStatus.PENDING, OrderStatus.CONFIRMED),
+    (OrderStatus.CONFIRMED, OrderStatus.PREPARING),
+    (OrderStatus.PREPARING, OrderStatus.READY_FOR_PICKUP),
+    (OrderStatus.READY_FOR_PICKUP, OrderStatus.OUT_FOR_DELIVERY),
+    (OrderStatus.OUT_FOR_DELIVERY, OrderStatus.DELIVERED),
+    *((status, OrderStatus.CANCELLING) for status in PAID),
+    (OrderStatus.CANCELLING, OrderStatus.REFUNDED),
 }
-ALL_PAIRS = list(itertools.product(OS, OS))
+ALL_PAIRS = list(itertools.product(OrderStatus, OrderStatus))
 ILLEGAL = [pair for pair in ALL_PAIRS if pair not in LEGAL]
 
 
 @pytest.mark.parametrize(("current", "target"), sorted(LEGAL))
-def test_legal_command_moves(current: OS, target: OS) -> None:
+def test_legal_command_moves(current: OrderStatus, target: OrderStatus) -> None:
     assert move_order(current, target) is target
 
 
 @pytest.mark.parametrize(("current", "target"), ILLEGAL)
-def test_illegal_command_raises_naming_both_states(current: OS, target: OS) -> None:
+def test_illegal_command_raises_naming_both_states(
+    current: OrderStatus, target: OrderStatus
+) -> None:
     with pytest.raises(IllegalTransition, match=f"order cannot move from {current} to {target}"):
         move_order(current, target)
 
 
 @pytest.mark.parametrize(("current", "target"), ALL_PAIRS)
-def test_events_never_raise_and_only_go_forward(current: OS, target: OS) -> None:
+def test_events_never_raise_and_only_go_forward(current: OrderStatus, target: OrderStatus) -> None:
     result = apply_order_event(current, target)
     if result.applied:
         assert result.status is target
@@ -65,7 +72,7 @@ def test_events_never_raise_and_only_go_forward(current: OS, target: OS) -> None
 
 
 def test_happy_path_by_events() -> None:
-    status = OS.PAYMENT_PENDING
+    status = OrderStatus.PAYMENT_PENDING
     for event_type in (
         PaymentEventType.PAYMENT_COMPLETED,
         DeliveryEventType.DELIVERY_PICKED_UP,
@@ -76,25 +83,45 @@ def test_happy_path_by_events() -> None:
         result = apply_order_event(status, target)
         assert result.applied, result.reason
         status = result.status
-    assert status is OS.DELIVERED
+    assert status is OrderStatus.DELIVERED
 
 
 @pytest.mark.parametrize(
     ("current", "late", "outcome"),
     [
-        (OS.PENDING, OS.PAYMENT_PENDING, Outcome.STALE),  # late PAYMENT_INITIATED
-        (OS.PENDING, OS.PAYMENT_FAILED, Outcome.STALE),  # failure of an earlier attempt
-        (OS.CANCELLED, OS.PENDING, Outcome.STALE),  # completion after the customer cancelled
-        (OS.CANCELLING, OS.OUT_FOR_DELIVERY, Outcome.STALE),  # pickup of a cancelled order
-        (OS.DELIVERED, OS.OUT_FOR_DELIVERY, Outcome.STALE),
-        (OS.OUT_FOR_DELIVERY, OS.OUT_FOR_DELIVERY, Outcome.DUPLICATE),  # PICKED_UP then IN_TRANSIT
-        (OS.CANCELLING, OS.DELIVERED, Outcome.CONFLICT),
-        (OS.DELIVERED, OS.CANCELLED, Outcome.CONFLICT),
-        (OS.PENDING, OS.CANCELLED, Outcome.CONFLICT),  # a paid order is never just CANCELLED
+        (OrderStatus.PENDING, OrderStatus.PAYMENT_PENDING, Outcome.STALE),  # late PAYMENT_INITIATED
+        (
+            OrderStatus.PENDING,
+            OrderStatus.PAYMENT_FAILED,
+            Outcome.STALE,
+        ),  # failure of an earlier attempt
+        (
+            OrderStatus.CANCELLED,
+            OrderStatus.PENDING,
+            Outcome.STALE,
+        ),  # completion after the customer cancelled
+        (
+            OrderStatus.CANCELLING,
+            OrderStatus.OUT_FOR_DELIVERY,
+            Outcome.STALE,
+        ),  # pickup of a cancelled order
+        (OrderStatus.DELIVERED, OrderStatus.OUT_FOR_DELIVERY, Outcome.STALE),
+        (
+            OrderStatus.OUT_FOR_DELIVERY,
+            OrderStatus.OUT_FOR_DELIVERY,
+            Outcome.DUPLICATE,
+        ),  # PICKED_UP then IN_TRANSIT
+        (OrderStatus.CANCELLING, OrderStatus.DELIVERED, Outcome.CONFLICT),
+        (OrderStatus.DELIVERED, OrderStatus.CANCELLED, Outcome.CONFLICT),
+        (
+            OrderStatus.PENDING,
+            OrderStatus.CANCELLED,
+            Outcome.CONFLICT,
+        ),  # a paid order is never just CANCELLED
     ],
 )
 def test_backward_or_conflicting_events_are_ignored(
-    current: OS, late: OS, outcome: Outcome
+    current: OrderStatus, late: OrderStatus, outcome: Outcome
 ) -> None:
     result = apply_order_event(current, late)
     assert result.outcome is outcome
@@ -103,46 +130,65 @@ def test_backward_or_conflicting_events_are_ignored(
 
 
 def test_retry_completion_moves_a_failed_order_straight_to_pending() -> None:
-    result = apply_order_event(OS.PAYMENT_FAILED, OS.PENDING)
+    result = apply_order_event(OrderStatus.PAYMENT_FAILED, OrderStatus.PENDING)
     assert result.applied
-    assert result.status is OS.PENDING
+    assert result.status is OrderStatus.PENDING
 
 
 def test_retry_start_needs_the_attempt_to_reopen_a_failed_order() -> None:
-    assert not apply_order_event(OS.PAYMENT_FAILED, OS.PAYMENT_PENDING).applied
+    assert not apply_order_event(OrderStatus.PAYMENT_FAILED, OrderStatus.PAYMENT_PENDING).applied
     reopened = apply_order_event(
-        OS.PAYMENT_FAILED, OS.PAYMENT_PENDING, event_attempt=2, current_attempt=1
+        OrderStatus.PAYMENT_FAILED, OrderStatus.PAYMENT_PENDING, event_attempt=2, current_attempt=1
     )
     assert reopened.applied
-    assert reopened.status is OS.PAYMENT_PENDING
+    assert reopened.status is OrderStatus.PAYMENT_PENDING
 
 
 def test_full_refund_of_a_paid_order_ends_it() -> None:
-    result = apply_order_event(OS.CONFIRMED, OS.REFUNDED)
+    result = apply_order_event(OrderStatus.CONFIRMED, OrderStatus.REFUNDED)
     assert result.applied
-    assert result.status is OS.REFUNDED
+    assert result.status is OrderStatus.REFUNDED
+
+
+@pytest.mark.parametrize("current", PAID)
+def test_full_refund_of_a_paid_undelivered_order_cancels_it_first(current: OrderStatus) -> None:
+    path = refund_path(current)
+    assert path == (OrderStatus.CANCELLING, OrderStatus.REFUNDED)
+    # Each step is a forward move, and entering CANCELLING stops restaurant and courier.
+    status = current
+    for step in path:
+        status = apply_order_event(status, step).status
+    assert status is OrderStatus.REFUNDED
+    assert order_event_on_enter(path[0]) is OrderEventType.ORDER_CANCELLED
+
+
+@pytest.mark.parametrize(
+    "current", [OrderStatus.CANCELLING, OrderStatus.DELIVERED, OrderStatus.REFUNDED]
+)
+def test_full_refund_of_any_other_order_goes_straight_to_refunded(current: OrderStatus) -> None:
+    assert refund_path(current) == (OrderStatus.REFUNDED,)
 
 
 @pytest.mark.parametrize(
     ("event_type", "target"),
     [
-        (PaymentEventType.PAYMENT_INITIATED, OS.PAYMENT_PENDING),
-        (PaymentEventType.PAYMENT_PROCESSING, OS.PAYMENT_PENDING),
-        (PaymentEventType.PAYMENT_COMPLETED, OS.PENDING),
-        (PaymentEventType.PAYMENT_FAILED, OS.PAYMENT_FAILED),
-        (PaymentEventType.PAYMENT_CANCELLED, OS.CANCELLED),
-        (PaymentEventType.PAYMENT_REFUNDED, OS.REFUNDED),
+        (PaymentEventType.PAYMENT_INITIATED, OrderStatus.PAYMENT_PENDING),
+        (PaymentEventType.PAYMENT_PROCESSING, OrderStatus.PAYMENT_PENDING),
+        (PaymentEventType.PAYMENT_COMPLETED, OrderStatus.PENDING),
+        (PaymentEventType.PAYMENT_FAILED, OrderStatus.PAYMENT_FAILED),
+        (PaymentEventType.PAYMENT_CANCELLED, OrderStatus.CANCELLED),
+        (PaymentEventType.PAYMENT_REFUNDED, OrderStatus.REFUNDED),
         (PaymentEventType.PAYMENT_REFUND_INITIATED, None),
         (PaymentEventType.PAYMENT_WEBHOOK_RECEIVED, None),
         (DeliveryEventType.DELIVERY_ASSIGNED, None),
-        (DeliveryEventType.DELIVERY_PICKED_UP, OS.OUT_FOR_DELIVERY),
-        (DeliveryEventType.DELIVERY_IN_TRANSIT, OS.OUT_FOR_DELIVERY),
-        (DeliveryEventType.DELIVERY_DELIVERED, OS.DELIVERED),
+        (DeliveryEventType.DELIVERY_PICKED_UP, OrderStatus.OUT_FOR_DELIVERY),
+        (DeliveryEventType.DELIVERY_IN_TRANSIT, OrderStatus.OUT_FOR_DELIVERY),
+        (DeliveryEventType.DELIVERY_DELIVERED, OrderStatus.DELIVERED),
         (DeliveryEventType.DELIVERY_CANCELLED, None),
     ],
 )
 def test_incoming_event_targets(
-    event_type: PaymentEventType | DeliveryEventType, target: OS | None
+    event_type: PaymentEventType | DeliveryEventType, target: OrderStatus | None
 ) -> None:
     assert order_target(event_type) is target
 
@@ -150,44 +196,46 @@ def test_incoming_event_targets(
 def test_partial_refund_does_not_end_the_order() -> None:
     refunded = PaymentEventType.PAYMENT_REFUNDED
     assert order_target(refunded, payment_status=PaymentStatus.PARTIALLY_REFUNDED) is None
-    assert order_target(refunded, payment_status=PaymentStatus.REFUNDED) is OS.REFUNDED
+    assert order_target(refunded, payment_status=PaymentStatus.REFUNDED) is OrderStatus.REFUNDED
 
 
 @pytest.mark.parametrize(
     ("move", "target"),
     [
-        (RestaurantMove.ACCEPT, OS.CONFIRMED),
-        (RestaurantMove.START_PREPARING, OS.PREPARING),
-        (RestaurantMove.MARK_READY, OS.READY_FOR_PICKUP),
-        (RestaurantMove.REJECT, OS.CANCELLING),
+        (RestaurantMove.ACCEPT, OrderStatus.CONFIRMED),
+        (RestaurantMove.START_PREPARING, OrderStatus.PREPARING),
+        (RestaurantMove.MARK_READY, OrderStatus.READY_FOR_PICKUP),
+        (RestaurantMove.REJECT, OrderStatus.CANCELLING),
     ],
 )
-def test_restaurant_moves(move: RestaurantMove, target: OS) -> None:
+def test_restaurant_moves(move: RestaurantMove, target: OrderStatus) -> None:
     assert RESTAURANT_MOVE_TARGETS[move] is target
 
 
 def test_restaurant_rejection_of_a_paid_order_is_a_legal_command() -> None:
     target = RESTAURANT_MOVE_TARGETS[RestaurantMove.REJECT]
-    assert move_order(OS.PENDING, target) is OS.CANCELLING
+    assert move_order(OrderStatus.PENDING, target) is OrderStatus.CANCELLING
 
 
 @pytest.mark.parametrize(
     ("status", "event_type"),
     [
-        (OS.PAYMENT_PENDING, None),
-        (OS.PAYMENT_FAILED, None),
-        (OS.PENDING, OrderEventType.ORDER_CREATED),
-        (OS.CONFIRMED, OrderEventType.ORDER_CONFIRMED),
-        (OS.PREPARING, OrderEventType.ORDER_PREPARING),
-        (OS.READY_FOR_PICKUP, OrderEventType.ORDER_READY_FOR_PICKUP),
-        (OS.OUT_FOR_DELIVERY, OrderEventType.ORDER_OUT_FOR_DELIVERY),
-        (OS.DELIVERED, OrderEventType.ORDER_DELIVERED),
-        (OS.CANCELLING, OrderEventType.ORDER_CANCELLED),
-        (OS.CANCELLED, OrderEventType.ORDER_CANCELLED),
-        (OS.REFUNDED, None),
+        (OrderStatus.PAYMENT_PENDING, None),
+        (OrderStatus.PAYMENT_FAILED, None),
+        (OrderStatus.PENDING, OrderEventType.ORDER_CREATED),
+        (OrderStatus.CONFIRMED, OrderEventType.ORDER_CONFIRMED),
+        (OrderStatus.PREPARING, OrderEventType.ORDER_PREPARING),
+        (OrderStatus.READY_FOR_PICKUP, OrderEventType.ORDER_READY_FOR_PICKUP),
+        (OrderStatus.OUT_FOR_DELIVERY, OrderEventType.ORDER_OUT_FOR_DELIVERY),
+        (OrderStatus.DELIVERED, OrderEventType.ORDER_DELIVERED),
+        (OrderStatus.CANCELLING, OrderEventType.ORDER_CANCELLED),
+        (OrderStatus.CANCELLED, OrderEventType.ORDER_CANCELLED),
+        (OrderStatus.REFUNDED, None),
     ],
 )
-def test_event_published_on_entering(status: OS, event_type: OrderEventType | None) -> None:
+def test_event_published_on_entering(
+    status: OrderStatus, event_type: OrderEventType | None
+) -> None:
     assert order_event_on_enter(status) is event_type
 
 
@@ -197,14 +245,20 @@ def test_every_order_event_type_is_published_by_some_status() -> None:
 
 @pytest.mark.parametrize(
     ("current", "expected"),
-    [(OS.PAYMENT_PENDING, OS.CANCELLED), (OS.PAYMENT_FAILED, OS.CANCELLED)]
-    + [(status, OS.CANCELLING) for status in PAID],
+    [
+        (OrderStatus.PAYMENT_PENDING, OrderStatus.CANCELLED),
+        (OrderStatus.PAYMENT_FAILED, OrderStatus.CANCELLED),
+    ]
+    + [(status, OrderStatus.CANCELLING) for status in PAID],
 )
-def test_customer_cancel(current: OS, expected: OS) -> None:
+def test_customer_cancel(current: OrderStatus, expected: OrderStatus) -> None:
     assert cancel_order(current) is expected
 
 
-@pytest.mark.parametrize("current", [OS.DELIVERED, OS.CANCELLING, OS.CANCELLED, OS.REFUNDED])
-def test_customer_cannot_cancel_a_finished_or_cancelling_order(current: OS) -> None:
+@pytest.mark.parametrize(
+    "current",
+    [OrderStatus.DELIVERED, OrderStatus.CANCELLING, OrderStatus.CANCELLED, OrderStatus.REFUNDED],
+)
+def test_customer_cannot_cancel_a_finished_or_cancelling_order(current: OrderStatus) -> None:
     with pytest.raises(IllegalTransition, match=f"from {current} to CANCELLED"):
         cancel_order(current)

@@ -14,35 +14,37 @@ from paysim.domain.payment_state import (
     apply_payment_event,
     move_payment,
 )
-from paysim.domain.status import PaymentStatus as P
+from paysim.domain.status import PaymentStatus
 from paysim.domain.transitions import IllegalTransition, Outcome, StateMachine, Transition
 from paysim.errors import PermanentError
 
 # Written out here, not read from the module, so that a change to the table fails a test.
 LEGAL = {
-    (P.PENDING, P.PROCESSING),
-    (P.PENDING, P.CANCELLED),
-    (P.PROCESSING, P.COMPLETED),
-    (P.PROCESSING, P.FAILED),
-    (P.PROCESSING, P.CANCELLED),
-    (P.FAILED, P.PROCESSING),
-    (P.FAILED, P.CANCELLED),
-    (P.COMPLETED, P.REFUND_PENDING),
-    (P.REFUND_PENDING, P.PARTIALLY_REFUNDED),
-    (P.REFUND_PENDING, P.REFUNDED),
-    (P.PARTIALLY_REFUNDED, P.REFUND_PENDING),
+    (PaymentStatus.PENDING, PaymentStatus.PROCESSING),
+    (PaymentStatus.PENDING, PaymentStatus.CANCELLED),
+    (PaymentStatus.PROCESSING, PaymentStatus.COMPLETED),
+    (PaymentStatus.PROCESSING, PaymentStatus.FAILED),
+    (PaymentStatus.PROCESSING, PaymentStatus.CANCELLED),
+    (PaymentStatus.FAILED, PaymentStatus.PROCESSING),
+    (PaymentStatus.FAILED, PaymentStatus.CANCELLED),
+    (PaymentStatus.COMPLETED, PaymentStatus.REFUND_PENDING),
+    (PaymentStatus.REFUND_PENDING, PaymentStatus.PARTIALLY_REFUNDED),
+    (PaymentStatus.REFUND_PENDING, PaymentStatus.REFUNDED),
+    (PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUND_PENDING),
 }
-ALL_PAIRS = list(itertools.product(P, P))
+ALL_PAIRS = list(itertools.product(PaymentStatus, PaymentStatus))
 ILLEGAL = [pair for pair in ALL_PAIRS if pair not in LEGAL]
 
 
 @pytest.mark.parametrize(("current", "target"), sorted(LEGAL))
-def test_legal_command_moves(current: P, target: P) -> None:
+def test_legal_command_moves(current: PaymentStatus, target: PaymentStatus) -> None:
     assert move_payment(current, target) is target
 
 
 @pytest.mark.parametrize(("current", "target"), ILLEGAL)
-def test_illegal_command_raises_naming_both_states(current: P, target: P) -> None:
+def test_illegal_command_raises_naming_both_states(
+    current: PaymentStatus, target: PaymentStatus
+) -> None:
     with pytest.raises(IllegalTransition) as info:
         move_payment(current, target)
     message = str(info.value)
@@ -53,13 +55,15 @@ def test_illegal_command_raises_naming_both_states(current: P, target: P) -> Non
 
 def test_illegal_transition_is_permanent_and_explains() -> None:
     with pytest.raises(PermanentError, match=r"REFUNDED is final"):
-        move_payment(P.REFUNDED, P.PENDING)
+        move_payment(PaymentStatus.REFUNDED, PaymentStatus.PENDING)
     with pytest.raises(IllegalTransition, match=r"allowed from COMPLETED: REFUND_PENDING"):
-        move_payment(P.COMPLETED, P.PENDING)
+        move_payment(PaymentStatus.COMPLETED, PaymentStatus.PENDING)
 
 
 @pytest.mark.parametrize(("current", "target"), ALL_PAIRS)
-def test_events_never_raise_and_only_go_forward(current: P, target: P) -> None:
+def test_events_never_raise_and_only_go_forward(
+    current: PaymentStatus, target: PaymentStatus
+) -> None:
     result = apply_payment_event(current, target)
     assert result.previous is current
     if result.applied:
@@ -74,13 +78,15 @@ def test_events_never_raise_and_only_go_forward(current: P, target: P) -> None:
     ("current", "target"),
     [pair for pair in sorted(LEGAL) if PAYMENT_RANK[pair[1]] > PAYMENT_RANK[pair[0]]],
 )
-def test_forward_legal_moves_are_applied_from_events(current: P, target: P) -> None:
+def test_forward_legal_moves_are_applied_from_events(
+    current: PaymentStatus, target: PaymentStatus
+) -> None:
     result = apply_payment_event(current, target)
     assert result == Transition(Outcome.APPLIED, target, current, f"{current} -> {target}")
 
 
-@pytest.mark.parametrize("status", list(P))
-def test_duplicate_event_is_ignored(status: P) -> None:
+@pytest.mark.parametrize("status", list(PaymentStatus))
+def test_duplicate_event_is_ignored(status: PaymentStatus) -> None:
     result = apply_payment_event(status, status)
     assert result.outcome is Outcome.DUPLICATE
     assert not result.applied
@@ -90,17 +96,17 @@ def test_duplicate_event_is_ignored(status: P) -> None:
 @pytest.mark.parametrize(
     ("current", "late"),
     [
-        (P.PROCESSING, P.PENDING),
-        (P.COMPLETED, P.PROCESSING),
-        (P.COMPLETED, P.PENDING),
-        (P.FAILED, P.PROCESSING),  # a late PROCESSING of the failed attempt
-        (P.REFUNDED, P.REFUND_PENDING),
-        (P.REFUNDED, P.COMPLETED),
-        (P.PARTIALLY_REFUNDED, P.REFUND_PENDING),
-        (P.CANCELLED, P.FAILED),
+        (PaymentStatus.PROCESSING, PaymentStatus.PENDING),
+        (PaymentStatus.COMPLETED, PaymentStatus.PROCESSING),
+        (PaymentStatus.COMPLETED, PaymentStatus.PENDING),
+        (PaymentStatus.FAILED, PaymentStatus.PROCESSING),  # a late PROCESSING of the failed attempt
+        (PaymentStatus.REFUNDED, PaymentStatus.REFUND_PENDING),
+        (PaymentStatus.REFUNDED, PaymentStatus.COMPLETED),
+        (PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUND_PENDING),
+        (PaymentStatus.CANCELLED, PaymentStatus.FAILED),
     ],
 )
-def test_stale_event_is_ignored_with_reason(current: P, late: P) -> None:
+def test_stale_event_is_ignored_with_reason(current: PaymentStatus, late: PaymentStatus) -> None:
     result = apply_payment_event(current, late)
     assert result.outcome is Outcome.STALE
     assert result.status is current
@@ -109,9 +115,15 @@ def test_stale_event_is_ignored_with_reason(current: P, late: P) -> None:
 
 @pytest.mark.parametrize(
     ("current", "target"),
-    [(P.PENDING, P.COMPLETED), (P.PENDING, P.FAILED), (P.COMPLETED, P.REFUNDED)],
+    [
+        (PaymentStatus.PENDING, PaymentStatus.COMPLETED),
+        (PaymentStatus.PENDING, PaymentStatus.FAILED),
+        (PaymentStatus.COMPLETED, PaymentStatus.REFUNDED),
+    ],
 )
-def test_event_may_skip_statuses_whose_events_are_late(current: P, target: P) -> None:
+def test_event_may_skip_statuses_whose_events_are_late(
+    current: PaymentStatus, target: PaymentStatus
+) -> None:
     result = apply_payment_event(current, target)
     assert result.applied
     assert result.status is target
@@ -120,9 +132,15 @@ def test_event_may_skip_statuses_whose_events_are_late(current: P, target: P) ->
 
 @pytest.mark.parametrize(
     ("current", "target"),
-    [(P.CANCELLED, P.COMPLETED), (P.COMPLETED, P.CANCELLED), (P.CANCELLED, P.REFUNDED)],
+    [
+        (PaymentStatus.CANCELLED, PaymentStatus.COMPLETED),
+        (PaymentStatus.COMPLETED, PaymentStatus.CANCELLED),
+        (PaymentStatus.CANCELLED, PaymentStatus.REFUNDED),
+    ],
 )
-def test_event_on_another_branch_is_a_conflict(current: P, target: P) -> None:
+def test_event_on_another_branch_is_a_conflict(
+    current: PaymentStatus, target: PaymentStatus
+) -> None:
     result = apply_payment_event(current, target)
     assert result.outcome is Outcome.CONFLICT
     assert result.status is current
@@ -130,60 +148,78 @@ def test_event_on_another_branch_is_a_conflict(current: P, target: P) -> None:
 
 
 def test_completion_after_failure_is_applied_as_a_retry_that_succeeded() -> None:
-    result = apply_payment_event(P.FAILED, P.COMPLETED)
+    result = apply_payment_event(PaymentStatus.FAILED, PaymentStatus.COMPLETED)
     assert result.applied
-    assert result.status is P.COMPLETED
+    assert result.status is PaymentStatus.COMPLETED
 
 
 def test_new_attempt_restarts_a_failed_payment() -> None:
-    result = apply_payment_event(P.FAILED, P.PROCESSING, event_attempt=2, current_attempt=1)
+    result = apply_payment_event(
+        PaymentStatus.FAILED, PaymentStatus.PROCESSING, event_attempt=2, current_attempt=1
+    )
     assert result.applied
-    assert result.status is P.PROCESSING
+    assert result.status is PaymentStatus.PROCESSING
     assert "attempt 2" in result.reason
 
 
 def test_new_attempt_failing_again_is_applied() -> None:
-    result = apply_payment_event(P.FAILED, P.FAILED, event_attempt=2, current_attempt=1)
+    result = apply_payment_event(
+        PaymentStatus.FAILED, PaymentStatus.FAILED, event_attempt=2, current_attempt=1
+    )
     assert result.applied
-    assert result.status is P.FAILED
+    assert result.status is PaymentStatus.FAILED
 
 
 def test_event_of_an_older_attempt_is_stale() -> None:
-    result = apply_payment_event(P.PROCESSING, P.FAILED, event_attempt=1, current_attempt=2)
+    result = apply_payment_event(
+        PaymentStatus.PROCESSING, PaymentStatus.FAILED, event_attempt=1, current_attempt=2
+    )
     assert result.outcome is Outcome.STALE
-    assert result.status is P.PROCESSING
+    assert result.status is PaymentStatus.PROCESSING
     assert "attempt 1" in result.reason
 
 
 def test_without_attempts_a_late_failure_cannot_be_told_apart() -> None:
     # Documented limitation: callers that know attempts must pass them.
-    assert apply_payment_event(P.PROCESSING, P.FAILED).applied
+    assert apply_payment_event(PaymentStatus.PROCESSING, PaymentStatus.FAILED).applied
 
 
 def test_same_attempt_falls_back_to_ranks() -> None:
-    result = apply_payment_event(P.FAILED, P.PROCESSING, event_attempt=1, current_attempt=1)
+    result = apply_payment_event(
+        PaymentStatus.FAILED, PaymentStatus.PROCESSING, event_attempt=1, current_attempt=1
+    )
     assert result.outcome is Outcome.STALE
 
 
 def test_transition_is_frozen() -> None:
-    result = apply_payment_event(P.PENDING, P.PROCESSING)
+    result = apply_payment_event(PaymentStatus.PENDING, PaymentStatus.PROCESSING)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        result.status = P.FAILED  # type: ignore[misc]
+        result.status = PaymentStatus.FAILED  # type: ignore[misc]
 
 
 def test_every_status_publishes_an_event_on_entering() -> None:
-    assert set(PAYMENT_EVENT_ON_ENTER) == set(P)
-    assert PAYMENT_EVENT_ON_ENTER[P.REFUND_PENDING] is PaymentEventType.PAYMENT_REFUND_INITIATED
-    assert PAYMENT_EVENT_ON_ENTER[P.PARTIALLY_REFUNDED] is PaymentEventType.PAYMENT_REFUNDED
+    assert set(PAYMENT_EVENT_ON_ENTER) == set(PaymentStatus)
+    assert (
+        PAYMENT_EVENT_ON_ENTER[PaymentStatus.REFUND_PENDING]
+        is PaymentEventType.PAYMENT_REFUND_INITIATED
+    )
+    assert (
+        PAYMENT_EVENT_ON_ENTER[PaymentStatus.PARTIALLY_REFUNDED]
+        is PaymentEventType.PAYMENT_REFUNDED
+    )
 
 
 def test_machine_rejects_inconsistent_tables() -> None:
     with pytest.raises(ValueError, match="same statuses"):
-        StateMachine("broken", {P.PENDING: frozenset({P.PROCESSING})}, {P.PENDING: 0})
+        StateMachine(
+            "broken",
+            {PaymentStatus.PENDING: frozenset({PaymentStatus.PROCESSING})},
+            {PaymentStatus.PENDING: 0},
+        )
     with pytest.raises(ValueError, match="not a move"):
         StateMachine(
             "broken",
-            {P.PENDING: frozenset(), P.PROCESSING: frozenset()},
-            {P.PENDING: 0, P.PROCESSING: 1},
-            restarts={P.PROCESSING: P.PENDING},
+            {PaymentStatus.PENDING: frozenset(), PaymentStatus.PROCESSING: frozenset()},
+            {PaymentStatus.PENDING: 0, PaymentStatus.PROCESSING: 1},
+            restarts={PaymentStatus.PROCESSING: PaymentStatus.PENDING},
         )

@@ -20,7 +20,7 @@ from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, s
 
 from paysim.domain.events import OrderEvent, OrderEventType, PaymentEvent, PaymentEventType
 from paysim.domain.status import OrderStatus, PaymentStatus
-from paysim.store import UnitOfWork, create_engine_for, create_schema, sqlite_url
+from paysim.store import UnitOfWork, create_engine_for, create_schema, sqlite_url, tracked
 from paysim.store.schema import metadata as store_metadata
 from paysim.store.schema import outbox, processed_events
 
@@ -201,3 +201,39 @@ def test_processes_racing_on_one_event_have_exactly_one_winner(engine: Engine, u
     with engine.connect() as connection:
         winner = connection.execute(select(handled.c.handler)).scalar_one()
     assert outcomes[winner] is True
+
+
+def _mark_handled(uow: UnitOfWork, event: PaymentEvent) -> str:
+    uow.connection.execute(handled.insert().values(event_id=str(event.event_id), handler="once"))
+    uow.outbox.add(order_confirmed(event.order_id))
+    return "handled"
+
+
+def test_tracked_handler_runs_once_per_event_and_group(engine: Engine) -> None:
+    event = payment_completed()
+    once = tracked(lambda: UnitOfWork(engine), GROUP, _mark_handled)
+    assert [once(event), once(event)] == ["handled", None]
+    assert tracked(lambda: UnitOfWork(engine), "another-group", _mark_handled)(event) == "handled"
+    assert count(engine, handled) == 2
+    assert count(engine, processed_events) == 2
+
+
+def test_tracked_handler_that_fails_leaves_no_tracking_row(engine: Engine) -> None:
+    event = payment_completed()
+    calls: list[str] = []
+
+    def flaky(uow: UnitOfWork, event: PaymentEvent) -> str:
+        calls.append("called")
+        answer = _mark_handled(uow, event)
+        if len(calls) == 1:
+            raise ZeroDivisionError  # after the state change: all of it must roll back
+        return answer
+
+    once = tracked(lambda: UnitOfWork(engine), GROUP, flaky)
+    with pytest.raises(ZeroDivisionError):
+        once(event)
+    assert count(engine, processed_events) == 0
+    assert count(engine, handled) == 0
+    assert once(event) == "handled"
+    assert count(engine, handled) == 1
+    assert count(engine, outbox) == 2

@@ -8,9 +8,12 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from paysim.domain.events import PaymentEvent, utc_now
-from paysim.domain.payment_analytics import Totals, contribution
+from paysim.domain.clock import utc_now
+from paysim.domain.events import PaymentEvent
+from paysim.domain.payment_analytics import Contribution, Totals, contribution
 from paysim.services.analytics import repository as repo
+from paysim.store.tracked import tracked
+from paysim.store.transactional_service import TransactionalService
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -18,26 +21,19 @@ log = logging.getLogger(__name__)
 GROUP = "analytics-service"
 
 
-class AnalyticsService:
+class AnalyticsService(TransactionalService):
     """Counts and revenue, kept with each event's tracking row in one transaction."""
 
     def __init__(
         self, engine: Engine, *, group: str = GROUP, clock: Callable[[], datetime] = utc_now
     ) -> None:
-        self._engine = engine
+        super().__init__(engine, clock=clock)
         self._group = group
-        self._clock = clock
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._engine, clock=self._clock)
 
     def record(self, event: PaymentEvent) -> bool:
         """Add ``event`` to the totals; False if it was counted before."""
-        part = contribution(event)
-        with self.uow() as uow:
-            if not uow.processed.record(self._group, event.event_id):
-                return False
-            repo.add(uow.connection, part, str(event.event_id), self._clock())
+        if tracked(self.uow, self._group, self._count)(event) is None:
+            return False
         log.debug(
             "counted %s eventId=%s orderId=%s paymentId=%s",
             event.event_type,
@@ -48,7 +44,12 @@ class AnalyticsService:
         )
         return True
 
+    def _count(self, uow: UnitOfWork, event: PaymentEvent) -> Contribution:
+        part = contribution(event)
+        repo.add(uow.connection, part, str(event.event_id), self._clock())
+        return part
+
     def totals(self) -> Totals:
-        """Everything counted so far (also the health check: it reads the store)."""
+        """Everything counted so far."""
         with self._engine.connect() as conn:
             return repo.totals(conn)

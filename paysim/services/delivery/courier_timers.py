@@ -8,12 +8,12 @@ so a crash mid-step takes it again from the start, never half.
 
 from __future__ import annotations
 
-import logging
 import threading
 
 from paysim.services.delivery.service import DeliveryService
+from paysim.services.periodic import periodic
 
-log = logging.getLogger(__name__)
+WORKER = "delivery-courier-timers"
 
 BATCH = 100
 """Timers taken per round; a full round is followed at once by the next."""
@@ -26,14 +26,9 @@ def poll_interval_s(step_s: float) -> float:
 
 def run_timers(service: DeliveryService, stop: threading.Event, poll_s: float) -> None:
     """Take due courier steps until ``stop`` is set."""
-    log.info("courier timers started (poll %.3fs)", poll_s)
-    while not stop.is_set():
-        try:
-            taken = service.advance_due(BATCH)
-        except Exception:
-            # Finding due timers failed (the database, most likely): wait, try again.
-            log.exception("courier timer round failed")
-            taken = 0
-        if taken < BATCH:
-            stop.wait(poll_s)
-    log.info("courier timers stopped")
+
+    def take_due_steps() -> None:
+        while service.advance_due(BATCH) >= BATCH and not stop.is_set():
+            pass  # a full batch: more may be due already
+
+    periodic(WORKER, poll_s, take_due_steps, stop)

@@ -9,11 +9,15 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from paysim.domain.clock import as_utc
 from paysim.domain.delivery_schedule import Timer
 from paysim.domain.status import DeliveryStatus
 from paysim.errors import PermanentError
 from paysim.services.delivery.tables import deliveries, delivery_timers, delivery_transitions
-from paysim.store.outbox import as_utc
+from paysim.store.audit_trail import AuditTrail
+
+audit = AuditTrail(delivery_transitions)
+"""Every move offered to a delivery, applied or ignored, and why."""
 
 
 class DeliveryNotFoundError(PermanentError):
@@ -32,19 +36,6 @@ class Delivery:
     pickup_requested_at: datetime | None
     created_at: datetime
     status_changed_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class TransitionRow:
-    """One line of a delivery's audit trail."""
-
-    from_status: str | None
-    to_status: str
-    applied: bool
-    cause: str
-    event_id: str | None
-    note: str | None
-    at: datetime
 
 
 def _delivery(row: Any) -> Delivery:
@@ -113,52 +104,6 @@ def mark_pickup_requested(conn: Connection, delivery_id: int, now: datetime) -> 
     conn.execute(
         update(deliveries).where(deliveries.c.id == delivery_id).values(pickup_requested_at=now)
     )
-
-
-def record_transition(
-    conn: Connection,
-    *,
-    delivery_id: int,
-    from_status: DeliveryStatus | None,
-    to_status: DeliveryStatus,
-    applied: bool,
-    cause: str,
-    event_id: str | None,
-    note: str | None,
-    now: datetime,
-) -> None:
-    conn.execute(
-        insert(delivery_transitions).values(
-            delivery_id=delivery_id,
-            from_status=from_status.value if from_status else None,
-            to_status=to_status.value,
-            applied=applied,
-            cause=cause,
-            event_id=event_id,
-            note=note,
-            at=now,
-        )
-    )
-
-
-def transitions(conn: Connection, delivery_id: int) -> list[TransitionRow]:
-    query = (
-        select(delivery_transitions)
-        .where(delivery_transitions.c.delivery_id == delivery_id)
-        .order_by(delivery_transitions.c.id)
-    )
-    return [
-        TransitionRow(
-            from_status=r.from_status,
-            to_status=r.to_status,
-            applied=bool(r.applied),
-            cause=r.cause,
-            event_id=r.event_id,
-            note=r.note,
-            at=as_utc(r.at),
-        )
-        for r in conn.execute(query)
-    ]
 
 
 def set_timer(conn: Connection, delivery_id: int, timer: Timer) -> None:

@@ -26,20 +26,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from paysim.domain.clock import utc_now
 from paysim.domain.delivery_schedule import CourierSimulation, Timer
-from paysim.domain.delivery_state import DELIVERY_EVENT_ON_ENTER, apply_delivery_event
-from paysim.domain.events import DeliveryEvent, OrderEvent, utc_now
+from paysim.domain.delivery_state import (
+    DELIVERY_EVENT_ON_ENTER,
+    apply_delivery_event,
+    pickup_refusal,
+)
+from paysim.domain.events import DeliveryEvent, OrderEvent
 from paysim.domain.status import DeliveryStatus
 from paysim.services.delivery import repository as repo
-from paysim.services.delivery.repository import Delivery, DeliveryNotFoundError, TransitionRow
+from paysim.services.delivery.repository import Delivery, DeliveryNotFoundError
+from paysim.store.audit_trail import TransitionRow
+from paysim.store.tracked import tracked
+from paysim.store.transactional_service import TransactionalService
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 GROUP = "delivery-service"
-D = DeliveryStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +58,7 @@ class DeliveryDetails:
     history: list[TransitionRow]
 
 
-class DeliveryService:
+class DeliveryService(TransactionalService):
     """Simulated couriers: state, events and timers committed together."""
 
     def __init__(
@@ -62,80 +69,87 @@ class DeliveryService:
         group: str = GROUP,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self._engine = engine
+        super().__init__(engine, clock=clock)
         self._simulation = simulation
         self._group = group
-        self._clock = clock
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._engine, clock=self._clock)
 
     def assign_courier(self, event: OrderEvent) -> None:
         """ORDER_CREATED: one delivery per order, with its seeded courier."""
-        with self.uow() as uow:
-            if not uow.processed.record(self._group, event.event_id):
-                return
-            existing = repo.by_order(uow.connection, event.order_id)
-            if existing is not None:
-                note = f"the order has a delivery already ({existing.status})"
-                self._ignored(uow, existing, D.ASSIGNED, event, note)
-                return
-            self._assign(uow, event, "order-created")
+        tracked(self.uow, self._group, self._assign_courier)(event)
 
     def request_pickup(self, event: OrderEvent) -> None:
         """ORDER_READY_FOR_PICKUP: the courier comes for the food; the run starts."""
-        with self.uow() as uow:
-            if not uow.processed.record(self._group, event.event_id):
-                return
-            delivery = repo.by_order(uow.connection, event.order_id)
-            if delivery is None:
-                delivery = self._assign(uow, event, "ready-for-pickup before order-created")
-            if delivery.status is not D.ASSIGNED or delivery.pickup_requested_at is not None:
-                note = (
-                    "pickup already requested"
-                    if delivery.pickup_requested_at is not None
-                    else f"the delivery is {delivery.status}"
-                )
-                self._ignored(uow, delivery, D.PICKED_UP, event, note)
-                return
-            now = self._clock()
-            timer = self._simulation.pickup_timer(delivery.order_id, now)
-            repo.mark_pickup_requested(uow.connection, delivery.id, now)
-            repo.set_timer(uow.connection, delivery.id, timer)
-        _log("pickup scheduled at %s", event, delivery, timer.due_at.isoformat())
+        scheduled = tracked(self.uow, self._group, self._schedule_pickup)(event)
+        if scheduled is not None:
+            delivery, timer = scheduled
+            _log("pickup scheduled at %s", event, delivery, timer.due_at.isoformat())
 
     def cancel(self, event: OrderEvent) -> None:
         """ORDER_CANCELLED: stop a courier who has not delivered yet."""
+        cancelled = tracked(self.uow, self._group, self._stop_courier)(event)
+        if cancelled is not None:
+            _log("courier stopped", event, cancelled)
+
+    def _assign_courier(self, uow: UnitOfWork, event: OrderEvent) -> None:
+        existing = repo.by_order(uow.connection, event.order_id)
+        if existing is not None:
+            note = f"the order has a delivery already ({existing.status})"
+            self._ignored(uow, existing, DeliveryStatus.ASSIGNED, event, note)
+            return
+        self._assign(uow, event, "order-created")
+
+    def _schedule_pickup(self, uow: UnitOfWork, event: OrderEvent) -> tuple[Delivery, Timer] | None:
+        """The delivery and its first timer; None if the pickup request is ignored."""
+        delivery = repo.by_order(uow.connection, event.order_id)
+        if delivery is None:
+            delivery = self._assign(uow, event, "ready-for-pickup before order-created")
+        refusal = pickup_refusal(delivery.status, delivery.pickup_requested_at is not None)
+        if refusal is not None:
+            self._ignored(uow, delivery, DeliveryStatus.PICKED_UP, event, refusal)
+            return None
+        now = self._clock()
+        timer = self._simulation.pickup_timer(delivery.order_id, now)
+        repo.mark_pickup_requested(uow.connection, delivery.id, now)
+        repo.set_timer(uow.connection, delivery.id, timer)
+        return delivery, timer
+
+    def _stop_courier(self, uow: UnitOfWork, event: OrderEvent) -> Delivery | None:
+        """The cancelled delivery; None if there was none to stop (or it was too late)."""
         reason = event.reason or "order cancelled"
-        with self.uow() as uow:
-            if not uow.processed.record(self._group, event.event_id):
-                return
-            conn = uow.connection
-            now = self._clock()
-            delivery = repo.by_order(conn, event.order_id)
-            if delivery is None:
-                tombstone = repo.insert_delivery(
-                    conn,
-                    order_id=event.order_id,
-                    agent_id=None,
-                    status=D.CANCELLED,
-                    reason=f"cancelled before a courier was assigned: {reason}",
-                    now=now,
-                )
-                self._audit(
-                    uow, tombstone, D.CANCELLED, cause="order-cancelled", event=event, created=True
-                )
-                _log("cancelled before any courier was assigned", event, tombstone)
-                return
-            transition = apply_delivery_event(delivery.status, D.CANCELLED)
-            if not transition.applied:
-                self._ignored(uow, delivery, D.CANCELLED, event, transition.reason)
-                return
-            repo.drop_timer(conn, delivery.id)
-            cancelled = self._move(
-                uow, delivery, D.CANCELLED, cause="order-cancelled", event=event, reason=reason
+        conn = uow.connection
+        delivery = repo.by_order(conn, event.order_id)
+        if delivery is None:
+            tombstone = repo.insert_delivery(
+                conn,
+                order_id=event.order_id,
+                agent_id=None,
+                status=DeliveryStatus.CANCELLED,
+                reason=f"cancelled before a courier was assigned: {reason}",
+                now=self._clock(),
             )
-        _log("courier stopped", event, cancelled)
+            self._audit(
+                uow,
+                tombstone,
+                DeliveryStatus.CANCELLED,
+                cause="order-cancelled",
+                event=event,
+                created=True,
+            )
+            _log("cancelled before any courier was assigned", event, tombstone)
+            return None
+        transition = apply_delivery_event(delivery.status, DeliveryStatus.CANCELLED)
+        if not transition.applied:
+            self._ignored(uow, delivery, DeliveryStatus.CANCELLED, event, transition.reason)
+            return None
+        repo.drop_timer(conn, delivery.id)
+        return self._move(
+            uow,
+            delivery,
+            DeliveryStatus.CANCELLED,
+            cause="order-cancelled",
+            event=event,
+            reason=reason,
+        )
 
     def advance_due(self, limit: int = 100) -> int:
         """Take every courier step that is due now; returns how many timers fired."""
@@ -184,13 +198,8 @@ class DeliveryService:
             return DeliveryDetails(
                 delivery,
                 repo.timer_of(uow.connection, delivery.id),
-                repo.transitions(uow.connection, delivery.id),
+                repo.audit.lines(uow.connection, delivery.id),
             )
-
-    def check_store(self) -> None:
-        """Reads the store: a broken database fails the health check."""
-        with self._engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
 
     def backlog(self) -> tuple[int, int]:
         """(outbox rows unpublished, courier steps pending), for the gauges."""
@@ -203,11 +212,11 @@ class DeliveryService:
             uow.connection,
             order_id=event.order_id,
             agent_id=agent,
-            status=D.ASSIGNED,
+            status=DeliveryStatus.ASSIGNED,
             reason=None,
             now=self._clock(),
         )
-        self._audit(uow, delivery, D.ASSIGNED, cause=cause, event=event, created=True)
+        self._audit(uow, delivery, DeliveryStatus.ASSIGNED, cause=cause, event=event, created=True)
         uow.outbox.add(self._event(delivery, None, None))
         _log("courier assigned", event, delivery)
         return delivery
@@ -260,11 +269,11 @@ class DeliveryService:
         created: bool = False,
     ) -> None:
         """One audit line; ``created``: the delivery came into being with this move."""
-        repo.record_transition(
+        repo.audit.record(
             uow.connection,
-            delivery_id=delivery.id,
-            from_status=None if created else delivery.status,
-            to_status=to_status,
+            delivery.id,
+            None if created else delivery.status,
+            to_status,
             applied=applied,
             cause=cause,
             event_id=str(event.event_id) if event else None,

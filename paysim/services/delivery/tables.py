@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -14,6 +13,7 @@ from sqlalchemy import (
     Text,
 )
 
+from paysim.store.audit_trail import transitions_table
 from paysim.store.schema import ROW_ID
 
 metadata = MetaData()
@@ -46,18 +46,5 @@ delivery_timers = Table(
     Column("due_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
-delivery_transitions = Table(
-    "delivery_transitions",
-    metadata,
-    # The audit trail: every move offered to a delivery, applied or ignored, and why.
-    Column("id", ROW_ID, primary_key=True, autoincrement=True),
-    Column("delivery_id", BigInteger, nullable=False, index=True),
-    Column("from_status", String(32), nullable=True),
-    Column("to_status", String(32), nullable=False),
-    Column("applied", Boolean, nullable=False),
-    Column("cause", String(128), nullable=False),
-    Column("event_id", String(64), nullable=True),
-    Column("note", Text, nullable=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    sqlite_autoincrement=True,
-)
+# The audit trail: every move offered to a delivery, applied or ignored, and why.
+delivery_transitions = transitions_table("delivery_transitions", metadata, "delivery_id")

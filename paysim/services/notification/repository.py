@@ -10,10 +10,10 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from paysim.domain.clock import as_utc
 from paysim.services.notification.messages import Message
 from paysim.services.notification.tables import metadata, notifications, recipients
 from paysim.store.database import create_engine_for
-from paysim.store.outbox import as_utc
 from paysim.store.schema import create_schema
 
 DEFAULT_LIMIT = 50

@@ -12,12 +12,15 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from paysim.domain.events import AnyEvent, DeliveryEvent, utc_now
+from paysim.domain.clock import utc_now
+from paysim.domain.events import AnyEvent, DeliveryEvent
 from paysim.services.notification import repository as repo
-from paysim.services.notification.messages import messages_for
+from paysim.services.notification.messages import Message, messages_for
 from paysim.services.notification.repository import Notification
+from paysim.store.tracked import tracked
+from paysim.store.transactional_service import TransactionalService
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -25,42 +28,21 @@ log = logging.getLogger(__name__)
 GROUP = "notification-service"
 
 
-class NotificationService:
+class NotificationService(TransactionalService):
     """Records the messages each event causes, once."""
 
     def __init__(
         self, engine: Engine, *, group: str = GROUP, clock: Callable[[], datetime] = utc_now
     ) -> None:
-        self._engine = engine
+        super().__init__(engine, clock=clock)
         self._group = group
-        self._clock = clock
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._engine, clock=self._clock)
 
     def notify(self, event: AnyEvent) -> int:
         """Send (record) the messages of ``event``; returns how many were new."""
-        messages = messages_for(event)
-        with self.uow() as uow:
-            if not uow.processed.record(self._group, event.event_id):
-                return 0
-            user_id = None if isinstance(event, DeliveryEvent) else event.user_id
-            recipient = repo.recipient(uow.connection, event.order_id, user_id)
-            now = self._clock()
-            sent = [
-                m
-                for m in messages
-                if repo.add(
-                    uow.connection,
-                    event_id=str(event.event_id),
-                    event_type=event.event_type.value,
-                    order_id=event.order_id,
-                    user_id=recipient,
-                    message=m,
-                    event_at=event.timestamp,
-                    now=now,
-                )
-            ]
+        outcome = tracked(self.uow, self._group, self._send)(event)
+        if outcome is None:
+            return 0
+        recipient, sent = outcome
         for message in sent:
             log.info(
                 "sent %s %s to userId=%s orderId=%s eventId=%s",
@@ -72,6 +54,27 @@ class NotificationService:
                 extra={"eventId": str(event.event_id), "orderId": event.order_id},
             )
         return len(sent)
+
+    def _send(self, uow: UnitOfWork, event: AnyEvent) -> tuple[int | None, list[Message]]:
+        """(recipient, the messages recorded now) for an event seen the first time."""
+        user_id = None if isinstance(event, DeliveryEvent) else event.user_id
+        recipient = repo.recipient(uow.connection, event.order_id, user_id)
+        now = self._clock()
+        sent = [
+            m
+            for m in messages_for(event)
+            if repo.add(
+                uow.connection,
+                event_id=str(event.event_id),
+                event_type=event.event_type.value,
+                order_id=event.order_id,
+                user_id=recipient,
+                message=m,
+                event_at=event.timestamp,
+                now=now,
+            )
+        ]
+        return recipient, sent
 
     def notifications(
         self,
@@ -86,8 +89,3 @@ class NotificationService:
     def counts_by_channel(self) -> dict[str, int]:
         with self._engine.connect() as conn:
             return repo.counts_by_channel(conn)
-
-    def check_store(self) -> None:
-        """Reads the store: a broken database fails the health check."""
-        with self._engine.connect() as conn:
-            conn.execute(text("SELECT 1"))

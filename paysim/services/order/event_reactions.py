@@ -19,12 +19,13 @@ from paysim.domain import saga
 from paysim.domain.commands import RefundPayment
 from paysim.domain.events import AnyEvent, DeliveryEvent, PaymentEvent, PaymentEventType
 from paysim.domain.money import Money
-from paysim.domain.order_state import UNPAID, apply_order_event, order_target
+from paysim.domain.order_state import PAID, UNPAID, apply_order_event, order_target, refund_path
 from paysim.domain.status import OrderStatus
 from paysim.errors import PermanentError
 from paysim.services.order import repository as repo
 from paysim.services.order.repository import Order
 from paysim.services.order.service import OrderService
+from paysim.store.tracked import tracked
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -32,29 +33,23 @@ log = logging.getLogger(__name__)
 GROUP = "order-service"
 TOPICS = ("payment-events", "delivery-events")
 
-_PAID = {
-    OrderStatus.PENDING,
-    OrderStatus.CONFIRMED,
-    OrderStatus.PREPARING,
-    OrderStatus.READY_FOR_PICKUP,
-    OrderStatus.OUT_FOR_DELIVERY,
-    OrderStatus.DELIVERED,
-}
+REFUNDED_OUTSIDE = "refunded in full through the payment service"
 
 
 def order_handler(service: OrderService, group: str = GROUP) -> Handler:
-    """The consumer's handler: fault point, tracking row, then the reaction."""
+    """The consumer's handler: fault point, then the reaction with its tracking row."""
+
+    def react(uow: UnitOfWork, event: AnyEvent) -> None:
+        if isinstance(event, PaymentEvent):
+            on_payment_event(service, uow, event)
+        elif isinstance(event, DeliveryEvent):
+            on_delivery_event(service, uow, event)
+
+    react_once = tracked(service.uow, group, react)
 
     def handle(event: AnyEvent, _record: Record) -> None:
         service.faults.check("handle", event.order_id)
-        with service.uow() as uow:
-            if not uow.processed.record(group, str(event.event_id)):
-                log.info("duplicate eventId=%s orderId=%s skipped", event.event_id, event.order_id)
-                return
-            if isinstance(event, PaymentEvent):
-                on_payment_event(service, uow, event)
-            elif isinstance(event, DeliveryEvent):
-                on_delivery_event(service, uow, event)
+        react_once(event)
 
     return handle
 
@@ -77,7 +72,7 @@ def _offer(
         current_attempt=order.payment_attempt if attempt else None,
     )
     if not transition.applied:
-        repo.record_transition(
+        repo.audit.record(
             uow.connection,
             order.order_id,
             order.status,
@@ -86,7 +81,7 @@ def _offer(
             cause=event.event_type.value,
             note=transition.reason,
             event_id=str(event.event_id),
-            now=service.clock(),
+            now=service.now(),
         )
         return order
     if attempt is not None:
@@ -106,7 +101,7 @@ def on_payment_event(service: OrderService, uow: UnitOfWork, event: PaymentEvent
     elif order is None:
         log.info("%s for unknown orderId=%s ignored", kind, event.order_id)
     elif event.payment_id != order.payment_id:
-        repo.record_transition(
+        repo.audit.record(
             uow.connection,
             order.order_id,
             order.status,
@@ -115,24 +110,30 @@ def on_payment_event(service: OrderService, uow: UnitOfWork, event: PaymentEvent
             cause=kind.value,
             note=f"payment {event.payment_id} is not the order's",
             event_id=str(event.event_id),
-            now=service.clock(),
+            now=service.now(),
         )
     elif kind is PaymentEventType.PAYMENT_REFUNDED:
         refunded = order.refunded + Money(event.refund_amount_minor or 0, order.total.currency)
         target = order_target(kind, payment_status=event.status)
         if target is None:  # partial: the order goes on, the money is noted
-            repo.save(
-                uow.connection,
+            service.move(
+                uow,
                 order,
                 replace(order, refunded=refunded),
                 cause="partial refund",
                 event_id=str(event.event_id),
-                now=service.clock(),
             )
         else:
-            _offer(
-                service, uow, order, replace(order, status=target, refunded=refunded), event=event
-            )
+            # Not asked for by the saga (which cancels first): refunded by the payment API.
+            reason = order.reason if order.status is OrderStatus.CANCELLING else REFUNDED_OUTSIDE
+            for step in refund_path(order.status):
+                order = _offer(
+                    service,
+                    uow,
+                    order,
+                    replace(order, status=step, refunded=refunded, reason=reason),
+                    event=event,
+                )
     elif (target := order_target(kind)) is not None:
         _offer(
             service, uow, order, replace(order, status=target), event=event, attempt=event.attempt
@@ -142,93 +143,101 @@ def on_payment_event(service: OrderService, uow: UnitOfWork, event: PaymentEvent
 def _on_initiated(
     service: OrderService, uow: UnitOfWork, order: Order | None, event: PaymentEvent
 ) -> None:
-    amount = event.amount
-    if amount is None or event.payment_id is None:
-        raise PermanentError(f"PAYMENT_INITIATED {event.event_id} lacks paymentId or amount")
+    payment_id, amount = _payment_of(event)
     if order is None:
-        now = service.clock()
-        repo.insert_order(
-            uow.connection,
-            Order(
-                order_id=event.order_id,
-                user_id=event.user_id,
-                payment_id=event.payment_id,
-                payment_attempt=None,
-                total=amount,
-                status=OrderStatus.PAYMENT_PENDING,
-                captured=Money(0, amount.currency),
-                refunded=Money(0, amount.currency),
-                reason=None,
-                created_at=now,
-                status_changed_at=now,
-                compensated_at=None,
-            ),
-            cause=event.event_type.value,
-            event_id=str(event.event_id),
+        _create_order(
+            service, uow, event, OrderStatus.PAYMENT_PENDING, captured=Money(0, amount.currency)
         )
-    elif order.status in UNPAID and order.payment_id != event.payment_id:
+    elif order.status in UNPAID and order.payment_id != payment_id:
         # A new payment for an order whose previous one failed: the order follows it.
-        repo.save(
-            uow.connection,
+        service.move(
+            uow,
             order,
-            replace(order, payment_id=event.payment_id, payment_attempt=None, total=amount),
+            replace(order, payment_id=payment_id, payment_attempt=None, total=amount),
             cause="new payment",
             event_id=str(event.event_id),
-            now=service.clock(),
         )
 
 
 def _on_completed(
     service: OrderService, uow: UnitOfWork, order: Order | None, event: PaymentEvent
 ) -> None:
-    captured = event.amount
-    if captured is None or event.payment_id is None:
-        raise PermanentError(f"PAYMENT_COMPLETED {event.event_id} lacks paymentId or amount")
-    ref = saga.PaymentRef(event.payment_id, event.order_id, captured)
-    paid_by = order.payment_id if order is not None and order.status in _PAID else None
+    payment_id, captured = _payment_of(event)
+    ref = saga.PaymentRef(payment_id, event.order_id, captured)
+    paid_by = order.payment_id if order is not None and order.status in PAID else None
     compensation = saga.on_payment_completed(ref, order.status if order else None, paid_by=paid_by)
     if order is None or compensation is not None:
         _refund_unplaceable(service, uow, order, event, compensation)
         return
     try:
         service.faults.check("place-order", order.order_id)
+        unplaceable: PermanentError | None = None
     except PermanentError as failure:
-        # The plan's compensation: paid, but the order could not be placed -> refund.
-        placed = _offer(
-            service,
-            uow,
-            order,
-            _paid(order, event.payment_id, captured),
-            event=event,
-            attempt=event.attempt,
-        )
-        cancelling = service.move(
-            uow,
-            placed,
-            replace(
-                placed,
-                status=OrderStatus.CANCELLING,
-                reason=f"order could not be placed: {failure}",
-            ),
-            cause="placement failed",
-            event_id=str(event.event_id),
-        )
-        command = saga.on_order_placement_failed(ref)
-        if command is not None:
-            service.request_refund(uow, cancelling, command)
+        unplaceable = failure
+    paid = replace(order, status=OrderStatus.PENDING, payment_id=payment_id, captured=captured)
+    placed = _offer(service, uow, order, paid, event=event, attempt=event.attempt)
+    if unplaceable is None:
         return
-    _offer(
-        service,
+    # The plan's compensation: paid, but the order could not be placed -> refund.
+    cancelling = service.move(
         uow,
-        order,
-        _paid(order, event.payment_id, captured),
-        event=event,
-        attempt=event.attempt,
+        placed,
+        replace(
+            placed,
+            status=OrderStatus.CANCELLING,
+            reason=f"order could not be placed: {unplaceable}",
+        ),
+        cause="placement failed",
+        event_id=str(event.event_id),
     )
+    command = saga.on_order_placement_failed(ref)
+    if command is not None:
+        service.request_refund(uow, cancelling, command)
 
 
-def _paid(order: Order, payment_id: int, captured: Money) -> Order:
-    return replace(order, status=OrderStatus.PENDING, payment_id=payment_id, captured=captured)
+def _payment_of(event: PaymentEvent) -> tuple[int, Money]:
+    """The payment id and amount an INITIATED or COMPLETED event cannot do without."""
+    if event.amount is None or event.payment_id is None:
+        raise PermanentError(f"{event.event_type} {event.event_id} lacks paymentId or amount")
+    return event.payment_id, event.amount
+
+
+def _create_order(
+    service: OrderService,
+    uow: UnitOfWork,
+    event: PaymentEvent,
+    status: OrderStatus,
+    *,
+    captured: Money,
+    attempt: int | None = None,
+    reason: str | None = None,
+) -> Order:
+    """The order a payment event is the first news of, created in ``status``.
+
+    Creation publishes nothing: PAYMENT_PENDING owes no event, and an order created
+    CANCELLING was never announced, so there is no one to tell it is cancelled.
+    """
+    assert event.amount is not None
+    now = service.now()
+    return repo.insert_order(
+        uow.connection,
+        Order(
+            order_id=event.order_id,
+            user_id=event.user_id,
+            payment_id=event.payment_id,
+            payment_attempt=attempt,
+            total=event.amount,
+            status=status,
+            captured=captured,
+            refunded=Money(0, event.amount.currency),
+            reason=reason,
+            created_at=now,
+            status_changed_at=now,
+            compensated_at=None,
+        ),
+        cause=event.event_type.value,
+        event_id=str(event.event_id),
+    )
 
 
 def _refund_unplaceable(
@@ -244,25 +253,14 @@ def _refund_unplaceable(
     if order is None:
         # Its creation failed (PAYMENT_INITIATED was dead-lettered): record the order as
         # being refunded, so that it is seen to end, and ask for the money back.
-        now = service.clock()
-        order = repo.insert_order(
-            uow.connection,
-            Order(
-                order_id=event.order_id,
-                user_id=event.user_id,
-                payment_id=event.payment_id,
-                payment_attempt=event.attempt,
-                total=event.amount,
-                status=OrderStatus.CANCELLING,
-                captured=event.amount,
-                refunded=Money(0, event.amount.currency),
-                reason="order was never created",
-                created_at=now,
-                status_changed_at=now,
-                compensated_at=None,
-            ),
-            cause=event.event_type.value,
-            event_id=str(event.event_id),
+        order = _create_order(
+            service,
+            uow,
+            event,
+            OrderStatus.CANCELLING,
+            captured=event.amount,
+            attempt=event.attempt,
+            reason="order was never created",
         )
         command = saga.on_order_creation_failed(
             saga.PaymentRef(event.payment_id, event.order_id, event.amount)

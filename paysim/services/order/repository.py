@@ -9,13 +9,16 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from paysim.domain.clock import as_utc
 from paysim.domain.money import Money
 from paysim.domain.saga import PaymentRef
 from paysim.domain.status import OrderStatus
 from paysim.errors import PermanentError
 from paysim.services.order.tables import compensations, order_transitions, orders
-from paysim.store.outbox import as_utc
-from paysim.store.transition_history import transition_history
+from paysim.store.audit_trail import AuditTrail
+
+audit = AuditTrail(order_transitions)
+"""Every move offered to an order, applied or ignored, and why."""
 
 
 class OrderNotFoundError(PermanentError):
@@ -100,14 +103,13 @@ def insert_order(conn: Connection, order: Order, *, cause: str, event_id: str | 
             status_changed_at=order.status_changed_at,
         )
     )
-    record_transition(
+    audit.record(
         conn,
         order.order_id,
         None,
         order.status,
         applied=True,
         cause=cause,
-        note=None,
         event_id=event_id,
         now=order.created_at,
     )
@@ -140,45 +142,16 @@ def save(
             compensated_at=changed.compensated_at,
         )
     )
-    if changed.status != before.status:
-        record_transition(
-            conn,
-            before.order_id,
-            before.status,
-            changed.status,
-            applied=True,
-            cause=cause,
-            note=None,
-            event_id=event_id,
-            now=now,
-        )
-    return changed
-
-
-def record_transition(
-    conn: Connection,
-    order_id: int,
-    from_status: OrderStatus | None,
-    to_status: OrderStatus,
-    *,
-    applied: bool,
-    cause: str,
-    note: str | None,
-    event_id: str | None,
-    now: datetime,
-) -> None:
-    conn.execute(
-        insert(order_transitions).values(
-            order_id=order_id,
-            from_status=from_status.value if from_status else None,
-            to_status=to_status.value,
-            applied=applied,
-            cause=cause,
-            note=note,
-            event_id=event_id,
-            at=now,
-        )
+    audit.record_move(
+        conn,
+        before.order_id,
+        before.status,
+        changed.status,
+        cause=cause,
+        event_id=event_id,
+        now=now,
     )
+    return changed
 
 
 def record_compensation(
@@ -203,7 +176,7 @@ def record_compensation(
 
 
 def history(conn: Connection, order_id: int) -> list[dict[str, Any]]:
-    return transition_history(conn, order_transitions, order_transitions.c.order_id == order_id)
+    return [line.view() for line in audit.lines(conn, order_id)]
 
 
 def waiting(conn: Connection, statuses: set[OrderStatus], before: datetime) -> list[Order]:

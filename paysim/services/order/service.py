@@ -18,8 +18,9 @@ from sqlalchemy import Engine
 
 from paysim import metrics
 from paysim.domain import saga
+from paysim.domain.clock import utc_now
 from paysim.domain.commands import CancelPayment, Command, RefundPayment
-from paysim.domain.events import PaymentEvent, PaymentEventType, utc_now
+from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.domain.order_state import (
     RESTAURANT_MOVE_TARGETS,
     RestaurantMove,
@@ -33,6 +34,7 @@ from paysim.services.order import repository as repo
 from paysim.services.order.order_events import order_event
 from paysim.services.order.payment_client import PaymentClient
 from paysim.services.order.repository import Order
+from paysim.store.transactional_service import TransactionalService
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ log = logging.getLogger(__name__)
 SOURCE = "order-service"
 
 
-class OrderService:
+class OrderService(TransactionalService):
     """Orders, moved by commands here and by events in ``event_reactions``."""
 
     def __init__(
@@ -52,14 +54,10 @@ class OrderService:
         deadlines: saga.Deadlines = saga.DEFAULT_DEADLINES,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self._engine = engine
+        super().__init__(engine, clock=clock)
         self.payments = payments
         self.faults = faults
         self.deadlines = deadlines
-        self.clock = clock
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._engine, clock=self.clock)
 
     def get(self, order_id: int) -> Order:
         with self.uow() as uow:
@@ -89,9 +87,13 @@ class OrderService:
         cause: str,
         event_id: str | None = None,
     ) -> Order:
-        """Save ``after``; entering a new status publishes the event it owes, if any."""
+        """Save ``after``; entering a new status publishes the event it owes, if any.
+
+        The one way an order is changed (``repo.save`` is not called elsewhere), so no
+        status change can leave its event unowed.
+        """
         moved = repo.save(
-            uow.connection, before, after, cause=cause, event_id=event_id, now=self.clock()
+            uow.connection, before, after, cause=cause, event_id=event_id, now=self.now()
         )
         event_type = order_event_on_enter(after.status) if after.status != before.status else None
         if event_type is not None:
@@ -120,7 +122,7 @@ class OrderService:
     def _note_compensation(
         self, uow: UnitOfWork, order: Order, kind: str, reason: str, amount_minor: int | None
     ) -> None:
-        now = self.clock()
+        now = self.now()
         repo.record_compensation(
             uow.connection,
             order,
@@ -130,14 +132,7 @@ class OrderService:
             now=now,
         )
         current = repo.get(uow.connection, order.order_id)
-        repo.save(
-            uow.connection,
-            current,
-            replace(current, compensated_at=now),
-            cause="compensation",
-            event_id=None,
-            now=now,
-        )
+        self.move(uow, current, replace(current, compensated_at=now), cause="compensation")
         metrics.COMPENSATIONS.labels(kind, reason).inc()
         log.info(
             "compensation %s (%s) orderId=%s paymentId=%s",
@@ -204,15 +199,10 @@ class OrderService:
 
     def sweep_deadlines(self) -> int:
         """Compensate orders stuck past their deadline; returns how many were."""
-        now = self.clock()
-        shortest = min(
-            self.deadlines.payment_pending, self.deadlines.payment_failed, self.deadlines.cancelling
-        )
+        now = self.now()
         with self.uow() as uow:
             candidates = repo.waiting(
-                uow.connection,
-                {OrderStatus.PAYMENT_PENDING, OrderStatus.PAYMENT_FAILED, OrderStatus.CANCELLING},
-                now - shortest,
+                uow.connection, set(self.deadlines.by_status()), now - self.deadlines.shortest
             )
         compensated = 0
         for candidate in candidates:
@@ -225,12 +215,26 @@ class OrderService:
                 )
                 if command is None:
                     continue
+                overdue_in = order.status
+                if overdue_in is OrderStatus.PENDING:
+                    # The restaurant never answered: rejected on its behalf, as it would be.
+                    order = self.move(
+                        uow,
+                        order,
+                        replace(
+                            order,
+                            status=RESTAURANT_MOVE_TARGETS[RestaurantMove.REJECT],
+                            reason="the restaurant did not accept the order within "
+                            f"{self.deadlines.restaurant_accept.total_seconds():g} s",
+                        ),
+                        cause="restaurant deadline",
+                    )
                 to_cancel = self._carry_out(uow, order, command)
             compensated += 1
             log.warning(
                 "deadline passed for orderId=%s in %s: %s",
                 order.order_id,
-                order.status,
+                overdue_in,
                 type(command).__name__,
             )
             self._cancel_payment(to_cancel, "deadline passed")

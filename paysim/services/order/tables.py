@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Column,
     DateTime,
     Integer,
@@ -14,6 +13,7 @@ from sqlalchemy import (
     Text,
 )
 
+from paysim.store.audit_trail import transitions_table
 from paysim.store.schema import ROW_ID
 
 metadata = MetaData()
@@ -38,21 +38,8 @@ orders = Table(
     Column("compensated_at", DateTime(timezone=True), nullable=True),
 )
 
-order_transitions = Table(
-    "order_transitions",
-    metadata,
-    # The audit trail: every move offered to an order, applied or ignored, and why.
-    Column("id", ROW_ID, primary_key=True, autoincrement=True),
-    Column("order_id", BigInteger, nullable=False, index=True),
-    Column("from_status", String(32), nullable=True),
-    Column("to_status", String(32), nullable=False),
-    Column("applied", Boolean, nullable=False),
-    Column("cause", String(128), nullable=False),
-    Column("note", Text, nullable=True),
-    Column("event_id", String(64), nullable=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    sqlite_autoincrement=True,
-)
+# The audit trail: every move offered to an order, applied or ignored, and why.
+order_transitions = transitions_table("order_transitions", metadata, "order_id")
 
 compensations = Table(
     "compensations",

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 from paysim import metrics
+from paysim.domain.payment_state import CAPTURED, REFUNDED
 from paysim.domain.status import PaymentStatus
 from paysim.services.payment import repository as repo
 from paysim.services.payment.service import PaymentService
-
-CAPTURED = {
-    PaymentStatus.COMPLETED,
-    PaymentStatus.REFUND_PENDING,
-    PaymentStatus.PARTIALLY_REFUNDED,
-    PaymentStatus.REFUNDED,
-}
-REFUNDED = {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
 
 
 def refresh_gauges(service: PaymentService) -> None:

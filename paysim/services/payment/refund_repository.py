@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
+from paysim.domain.clock import as_utc
 from paysim.domain.money import Money
+from paysim.domain.status import RefundStatus
 from paysim.services.payment.tables import refunds
-from paysim.store.outbox import as_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +21,7 @@ class Refund:
     payment_id: int
     request_id: str
     amount: Money
-    status: str
+    status: RefundStatus
     reason: str | None
     stripe_refund_id: str | None
     created_at: datetime
@@ -32,7 +33,7 @@ def _refund(row: Any, currency: str) -> Refund:
         payment_id=row.payment_id,
         request_id=row.request_id,
         amount=Money(row.amount_minor, currency),
-        status=row.status,
+        status=RefundStatus(row.status),
         reason=row.reason,
         stripe_refund_id=row.stripe_refund_id,
         created_at=as_utc(row.created_at),
@@ -58,7 +59,7 @@ def add(
             payment_id=payment_id,
             request_id=request_id,
             amount_minor=amount.minor,
-            status="PENDING",
+            status=RefundStatus.PENDING.value,
             reason=reason,
             created_at=now,
         )
@@ -69,12 +70,16 @@ def add(
 
 
 def finish(
-    conn: Connection, refund_id: int, status: str, stripe_refund_id: str | None, now: datetime
+    conn: Connection,
+    refund_id: int,
+    status: RefundStatus,
+    stripe_refund_id: str | None,
+    now: datetime,
 ) -> None:
     conn.execute(
         update(refunds)
         .where(refunds.c.id == refund_id)
-        .values(status=status, stripe_refund_id=stripe_refund_id, completed_at=now)
+        .values(status=status.value, stripe_refund_id=stripe_refund_id, completed_at=now)
     )
 
 
@@ -82,7 +87,7 @@ def stuck(conn: Connection, older_than: datetime) -> list[tuple[int, str]]:
     """(payment_id, request_id) of refunds still PENDING since before ``older_than``."""
     rows = conn.execute(
         select(refunds.c.payment_id, refunds.c.request_id).where(
-            refunds.c.status == "PENDING", refunds.c.created_at < older_than
+            refunds.c.status == RefundStatus.PENDING.value, refunds.c.created_at < older_than
         )
     )
     return [(int(r.payment_id), str(r.request_id)) for r in rows]

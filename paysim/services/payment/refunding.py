@@ -17,8 +17,9 @@ from datetime import timedelta
 from paysim.domain import idempotency_keys as keys
 from paysim.domain.events import PaymentEventType
 from paysim.domain.money import Money
+from paysim.domain.payment_state import REFUNDABLE
 from paysim.domain.refunds import status_after_refunds, validate_refund
-from paysim.domain.status import PaymentStatus
+from paysim.domain.status import PaymentStatus, RefundStatus
 from paysim.errors import PermanentError
 from paysim.gateway.stripe_gateway import StripeGateway
 from paysim.services.payment import refund_repository as refund_rows
@@ -30,12 +31,6 @@ from paysim.services.payment.service import PaymentService
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-REFUNDABLE = {
-    PaymentStatus.COMPLETED,
-    PaymentStatus.PARTIALLY_REFUNDED,
-    PaymentStatus.REFUND_PENDING,
-}
 
 
 class NotRefundableError(PermanentError):
@@ -67,7 +62,7 @@ class PaymentRefunds:
         with self._payments.uow() as uow:
             payment = repo.get(uow.connection, payment_id)
             existing = refund_rows.by_request(uow.connection, request_id, payment.amount.currency)
-            if existing is not None and existing.status != "PENDING":
+            if existing is not None and existing.status is not RefundStatus.PENDING:
                 return payment
             refund = existing or self._start_refund(
                 uow, payment, amount, reason=reason, request_id=request_id, announce=announce
@@ -139,10 +134,12 @@ class PaymentRefunds:
             current = refund_rows.by_request(
                 uow.connection, refund.request_id, payment.amount.currency
             )
-            if current is None or current.status != "PENDING":
+            if current is None or current.status is not RefundStatus.PENDING:
                 return payment  # finished by a concurrent retry of the same request
             now = self._payments.now()
-            refund_rows.finish(uow.connection, refund.id, "SUCCEEDED", stripe_refund_id, now)
+            refund_rows.finish(
+                uow.connection, refund.id, RefundStatus.SUCCEEDED, stripe_refund_id, now
+            )
             refunded = payment.refunded + refund.amount
             status = status_after_refunds(payment.captured, refunded)
             moved = repo.save(

@@ -9,17 +9,21 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from paysim.domain.clock import as_utc
 from paysim.domain.money import Money
-from paysim.domain.status import PaymentMethod, PaymentStatus
+from paysim.domain.status import PaymentMethod, PaymentStatus, RefundStatus
 from paysim.errors import PermanentError
 from paysim.services.payment.tables import (
     order_numbers,
+    order_owners,
     payment_transitions,
     payments,
     refunds,
 )
-from paysim.store.outbox import as_utc
-from paysim.store.transition_history import transition_history
+from paysim.store.audit_trail import AuditTrail
+
+audit = AuditTrail(payment_transitions)
+"""Every move offered to a payment, applied or ignored, and why."""
 
 
 class PaymentNotFoundError(PermanentError):
@@ -83,6 +87,18 @@ def next_order_id(conn: Connection) -> int:
     return int(conn.execute(insert(order_numbers)).inserted_primary_key[0])  # type: ignore[index]
 
 
+def order_owner(conn: Connection, order_id: int) -> int | None:
+    """The user whose checkout used ``order_id`` first, if any did."""
+    owner = conn.execute(
+        select(order_owners.c.user_id).where(order_owners.c.order_id == order_id)
+    ).scalar()
+    return None if owner is None else int(owner)
+
+
+def own_order(conn: Connection, order_id: int, user_id: int) -> None:
+    conn.execute(insert(order_owners).values(order_id=order_id, user_id=user_id))
+
+
 def insert_payment(
     conn: Connection,
     *,
@@ -110,15 +126,8 @@ def insert_payment(
         )
     )
     payment_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-    record_transition(
-        conn,
-        payment_id=payment_id,
-        from_status=None,
-        to_status=PaymentStatus.PENDING,
-        applied=True,
-        cause="create-intent",
-        note=None,
-        now=now,
+    audit.record(
+        conn, payment_id, None, PaymentStatus.PENDING, applied=True, cause="create-intent", now=now
     )
     return get(conn, payment_id)
 
@@ -152,8 +161,17 @@ def by_intent(conn: Connection, intent_id: str) -> Payment | None:
     return None if row is None else _payment(row)
 
 
-def save(conn: Connection, before: Payment, after: Payment, cause: str, now: datetime) -> Payment:
-    """Write the changed fields; a status change is stamped and added to the audit trail."""
+def save(
+    conn: Connection,
+    before: Payment,
+    after: Payment,
+    cause: str,
+    now: datetime,
+    *,
+    event_id: str | None = None,
+) -> Payment:
+    """Write the changed fields; a status change is stamped and added to the audit trail
+    (with ``event_id``, the Stripe event that caused it, if one did)."""
     changed = after if after.status == before.status else replace(after, status_changed_at=now)
     conn.execute(
         update(payments)
@@ -175,55 +193,22 @@ def save(conn: Connection, before: Payment, after: Payment, cause: str, now: dat
             status_changed_at=changed.status_changed_at,
         )
     )
-    if changed.status != before.status:
-        record_transition(
-            conn,
-            payment_id=before.id,
-            from_status=before.status,
-            to_status=changed.status,
-            applied=True,
-            cause=cause,
-            note=None,
-            now=now,
-        )
-    return changed
-
-
-def record_transition(
-    conn: Connection,
-    *,
-    payment_id: int,
-    from_status: PaymentStatus | None,
-    to_status: PaymentStatus,
-    applied: bool,
-    cause: str,
-    note: str | None,
-    now: datetime,
-) -> None:
-    conn.execute(
-        insert(payment_transitions).values(
-            payment_id=payment_id,
-            from_status=from_status.value if from_status else None,
-            to_status=to_status.value,
-            applied=applied,
-            cause=cause,
-            note=note,
-            at=now,
-        )
+    audit.record_move(
+        conn, before.id, before.status, changed.status, cause=cause, event_id=event_id, now=now
     )
+    return changed
 
 
 def history(conn: Connection, payment_id: int) -> list[dict[str, Any]]:
     """Every move offered to the payment, in the order it was recorded."""
-    where = payment_transitions.c.payment_id == payment_id
-    return transition_history(conn, payment_transitions, where)
+    return [line.view() for line in audit.lines(conn, payment_id)]
 
 
 def pending_refunds_minor(conn: Connection, payment_id: int) -> int:
     """Refunds asked for but not finished: reserved, so two requests cannot overdraw."""
     total = conn.execute(
         select(func.coalesce(func.sum(refunds.c.amount_minor), 0)).where(
-            refunds.c.payment_id == payment_id, refunds.c.status == "PENDING"
+            refunds.c.payment_id == payment_id, refunds.c.status == RefundStatus.PENDING.value
         )
     ).scalar_one()
     return int(total)

@@ -19,7 +19,9 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 
 from paysim.domain import idempotency_keys as keys
-from paysim.domain.events import PaymentEventType, utc_now
+from paysim.domain import order_ids
+from paysim.domain.clock import utc_now
+from paysim.domain.events import PaymentEventType
 from paysim.domain.money import Money
 from paysim.domain.payment_state import PAYMENT_EVENT_ON_ENTER, apply_payment_event, move_payment
 from paysim.domain.status import PaymentMethod, PaymentStatus
@@ -34,6 +36,7 @@ from paysim.services.payment.payment_errors import (
 from paysim.services.payment.payment_events import payment_event
 from paysim.services.payment.repository import Payment
 from paysim.services.payment.tables import instance
+from paysim.store.transactional_service import TransactionalService
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -58,19 +61,15 @@ class ConfirmResult:
     declined: PaymentDeclinedError | None = None
 
 
-class PaymentService:
+class PaymentService(TransactionalService):
     """Payments against Stripe, with state and events committed together."""
 
     def __init__(
         self, engine: Engine, gateway: StripeGateway, *, clock: Callable[[], datetime] = utc_now
     ) -> None:
-        self._engine = engine
+        super().__init__(engine, clock=clock)
         self._gateway = gateway
-        self._clock = clock
         self._namespace: str | None = None
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._engine, clock=self._clock)
 
     @property
     def namespace(self) -> str:
@@ -84,9 +83,6 @@ class PaymentService:
             self._namespace = str(found)
         return self._namespace
 
-    def now(self) -> datetime:
-        return self._clock()
-
     def get(self, payment_id: int) -> Payment:
         with self.uow() as uow:
             return repo.get(uow.connection, payment_id)
@@ -99,7 +95,7 @@ class PaymentService:
         with self.uow() as uow:
             if cmd.request_key and (same := repo.by_request_key(uow.connection, cmd.request_key)):
                 return same
-            order_id = cmd.order_id or repo.next_order_id(uow.connection)
+            order_id = _order_id(uow, cmd)
             payment = repo.insert_payment(
                 uow.connection,
                 order_id=order_id,
@@ -257,9 +253,13 @@ class PaymentService:
         *,
         publish: bool = True,
         extra: dict[str, Any] | None = None,
+        event_id: str | None = None,
         uow: UnitOfWork | None = None,
     ) -> Payment:
-        """Offer an outcome; applied (with its event) only if it moves the payment forward."""
+        """Offer an outcome; applied (with its event) only if it moves the payment forward.
+
+        ``event_id``: the Stripe event that reported the outcome, for the audit trail.
+        """
         if uow is None:
             with self.uow() as own:
                 return self.apply_outcome(
@@ -270,6 +270,7 @@ class PaymentService:
                     updates,
                     publish=publish,
                     extra=extra,
+                    event_id=event_id,
                     uow=own,
                 )
         payment = repo.get(uow.connection, payment_id)
@@ -278,20 +279,26 @@ class PaymentService:
         )
         now = self._clock()
         if not transition.applied:
-            repo.record_transition(
+            repo.audit.record(
                 uow.connection,
-                payment_id=payment_id,
-                from_status=payment.status,
-                to_status=target,
+                payment_id,
+                payment.status,
+                target,
                 applied=False,
                 cause=cause,
+                event_id=event_id,
                 note=transition.reason,
                 now=now,
             )
             log.info("ignored %s for paymentId=%s: %s", target, payment_id, transition.reason)
             return payment
         moved = repo.save(
-            uow.connection, payment, replace(payment, status=target, **updates), cause, now
+            uow.connection,
+            payment,
+            replace(payment, status=target, **updates),
+            cause,
+            now,
+            event_id=event_id,
         )
         if publish:
             event_extra = {k: v for k, v in updates.items() if k in _EVENT_FIELDS}
@@ -308,6 +315,19 @@ class PaymentService:
 
 
 _EVENT_FIELDS = {"failure_reason", "error_code", "decline_code", "cancel_reason"}
+
+
+def _order_id(uow: UnitOfWork, cmd: CreateIntent) -> int:
+    """The checkout's order: a generated id, or the client's own if it may use it."""
+    if cmd.order_id is None:
+        order_id = order_ids.generated(repo.next_order_id(uow.connection))
+        repo.own_order(uow.connection, order_id, cmd.user_id)
+        return order_id
+    if order_ids.may_claim(
+        cmd.order_id, cmd.user_id, repo.order_owner(uow.connection, cmd.order_id)
+    ):
+        repo.own_order(uow.connection, cmd.order_id, cmd.user_id)
+    return cmd.order_id
 
 
 def receipt_url(charge_id: str | None) -> str | None:

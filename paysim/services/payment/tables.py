@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
 )
 
+from paysim.store.audit_trail import transitions_table
 from paysim.store.schema import ROW_ID
 
 metadata = MetaData()
@@ -34,6 +35,15 @@ order_numbers = Table(
     # Hands out orderIds for checkouts that arrive without one.
     Column("id", ROW_ID, primary_key=True, autoincrement=True),
     sqlite_autoincrement=True,
+)
+
+order_owners = Table(
+    "order_owners",
+    metadata,
+    # Whose checkout used an orderId first (paysim.domain.order_ids): the primary key
+    # lets only one checkout claim a new orderId, even with concurrent writers.
+    Column("order_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("user_id", BigInteger, nullable=False),
 )
 
 payments = Table(
@@ -72,7 +82,7 @@ refunds = Table(
     # One logical refund, however often it is retried: also Stripe's idempotency key.
     Column("request_id", String(255), nullable=False, unique=True),
     Column("amount_minor", BigInteger, nullable=False),
-    Column("status", String(16), nullable=False),  # PENDING, SUCCEEDED, FAILED
+    Column("status", String(16), nullable=False),  # a RefundStatus
     Column("reason", Text, nullable=True),
     Column("stripe_refund_id", String(255), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -92,17 +102,5 @@ webhook_events = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
 
-payment_transitions = Table(
-    "payment_transitions",
-    metadata,
-    # The audit trail: every move offered to a payment, applied or ignored, and why.
-    Column("id", ROW_ID, primary_key=True, autoincrement=True),
-    Column("payment_id", BigInteger, nullable=False, index=True),
-    Column("from_status", String(32), nullable=True),
-    Column("to_status", String(32), nullable=False),
-    Column("applied", Boolean, nullable=False),
-    Column("cause", String(128), nullable=False),
-    Column("note", Text, nullable=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    sqlite_autoincrement=True,
-)
+# The audit trail: every move offered to a payment, applied or ignored, and why.
+payment_transitions = transitions_table("payment_transitions", metadata, "payment_id")

@@ -10,12 +10,12 @@ belongs to is read from the idempotency key of the request that caused it.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from paysim.domain.events import PaymentEventType
+from paysim.domain.idempotency_keys import confirm_attempt
 from paysim.domain.money import Money
 from paysim.domain.status import PaymentStatus
 from paysim.errors import PermanentError
@@ -27,8 +27,6 @@ from paysim.services.payment.repository import Payment
 from paysim.services.payment.service import PaymentService, receipt_url
 
 log = logging.getLogger(__name__)
-
-_ATTEMPT = re.compile(r":confirm:payment-(\d+):attempt-(\d+)$")
 
 
 class WebhookRejectedError(PermanentError):
@@ -55,9 +53,7 @@ def verify(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]
 
 def _attempt_of(event: Any, namespace: str) -> int | None:
     request = event.get("request") or {}
-    key = request.get("idempotency_key") or ""
-    match = _ATTEMPT.search(key)
-    return int(match.group(2)) if match and namespace in key else None
+    return confirm_attempt(request.get("idempotency_key") or "", namespace=namespace)
 
 
 def _target(
@@ -117,6 +113,7 @@ def handle(service: PaymentService, payload: bytes, event: Any) -> WebhookOutcom
                     f"webhook {event['type']}",
                     _attempt_of(event, service.namespace),
                     updates,
+                    event_id=event["id"],
                     uow=uow,
                 )
                 applied = moved.status != payment.status

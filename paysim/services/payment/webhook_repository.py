@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.engine import Connection
 
+from paysim.domain.clock import as_utc
 from paysim.services.payment.tables import webhook_events
-from paysim.store.outbox import as_utc
 
 
 @dataclass(frozen=True, slots=True)

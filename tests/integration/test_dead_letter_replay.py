@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from paysim import cli_dlq
 from paysim.bus import dead_letters as dl
 from paysim.bus.admin import ensure_topics
-from paysim.bus.dead_letter_tools import (
+from paysim.bus.dead_letter_replay import (
     by_error_class,
     by_event_id,
     by_original_topic,

@@ -1,0 +1,35 @@
+"""What every service built on its own database shares: units of work, its clock, a probe."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Engine, text
+
+from paysim.domain.clock import utc_now
+from paysim.store.unit_of_work import UnitOfWork
+
+
+class TransactionalService:
+    """A service whose every operation is a unit of work on its database.
+
+    The clock is the service's one source of time (tests pass a fake one); it stamps the
+    rows the service writes and the outbox and tracking rows alike.
+    """
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work on the service's database."""
+        return UnitOfWork(self._engine, clock=self._clock)
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def check_store(self) -> None:
+        """Reads the store: a broken database fails the health check."""
+        with self._engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
