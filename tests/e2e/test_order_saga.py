@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -23,20 +22,8 @@ from tests.support import (
     poll,
     post,
     wait_for_order,
+    wait_for_payment,
 )
-
-
-def _payment(api: str, payment_id: int) -> dict[str, object]:
-    return httpx.get(f"{api}/api/payments/{payment_id}", timeout=10).json()
-
-
-def _wait_payment(api: str, payment_id: int, status: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if _payment(api, payment_id)["status"] == status:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"payment {payment_id} is {_payment(api, payment_id)['status']}")
 
 
 def _placed(services: ServiceUrls, amount: str) -> Any:
@@ -97,7 +84,7 @@ def test_cancel_before_payment_cancels_the_payment(services: ServiceUrls) -> Non
     wait_for_order(services.order_api, order_id, "PAYMENT_PENDING")
     response = post(services.order_api, f"/api/orders/{order_id}/cancel", {"reason": "oops"})
     assert response.json()["status"] == "CANCELLED"
-    _wait_payment(services.payment_api, payment["paymentId"], "CANCELLED")
+    wait_for_payment(services.payment_api, payment["paymentId"], "CANCELLED")
     assert confirm(services.payment_api, payment["paymentId"], "pm_card_visa").status_code == 409
 
 
@@ -112,7 +99,7 @@ def test_restaurant_rejection_is_compensated_by_a_refund(
     )
     assert rejected.json()["status"] == "CANCELLING"
     wait_for_order(services.order_api, order_id, "REFUNDED")
-    _wait_payment(services.payment_api, payment["paymentId"], "REFUNDED")
+    wait_for_payment(services.payment_api, payment["paymentId"], "REFUNDED")
     assert len(emulator.ledger().refunds_for(payment["stripePaymentIntentId"])) == 1
     compensations = httpx.get(f"{services.order_api}/api/compensations", timeout=10).json()
     assert any(
@@ -133,7 +120,7 @@ def test_an_order_that_cannot_be_placed_after_payment_is_refunded(services: Serv
     assert confirm(services.payment_api, payment["paymentId"], "pm_card_visa").status_code == 200
     order = wait_for_order(services.order_api, order_id, "REFUNDED")
     assert "could not be placed" in (order["reason"] or "")
-    _wait_payment(services.payment_api, payment["paymentId"], "REFUNDED")
+    wait_for_payment(services.payment_api, payment["paymentId"], "REFUNDED")
     compensations = httpx.get(f"{services.order_api}/api/compensations", timeout=10).json()
     assert [c["reason"] for c in compensations if c["orderId"] == order_id] == ["order_not_placed"]
 
@@ -174,7 +161,7 @@ def test_a_payment_stuck_pending_past_its_deadline_is_cancelled(services: Servic
     order_id = payment["orderId"]
     # No confirm ever comes: the saga's deadline (8 s in tests) cancels the payment.
     wait_for_order(services.order_api, order_id, "CANCELLED", timeout_s=40)
-    _wait_payment(services.payment_api, payment["paymentId"], "CANCELLED")
+    wait_for_payment(services.payment_api, payment["paymentId"], "CANCELLED")
     compensations = httpx.get(f"{services.order_api}/api/compensations", timeout=10).json()
     assert any(
         c["orderId"] == order_id and c["reason"] == "payment_deadline" for c in compensations
@@ -191,7 +178,7 @@ def test_a_paid_order_the_restaurant_never_accepts_is_rejected_and_refunded(
     order = wait_for_order(services.order_api, order_id, "REFUNDED", timeout_s=60)
     assert "did not accept the order" in (order["reason"] or "")
     assert [h["to"] for h in order["history"] if h["applied"]][-2:] == ["CANCELLING", "REFUNDED"]
-    _wait_payment(services.payment_api, payment["paymentId"], "REFUNDED")
+    wait_for_payment(services.payment_api, payment["paymentId"], "REFUNDED")
     [refund] = emulator.ledger().refunds_for(payment["stripePaymentIntentId"])
     assert (refund.amount, refund.status) == (2730, "succeeded")
     assert _compensation_reasons(services.order_api, order_id) == ["restaurant_deadline"]
