@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 import pytest
 import stripe
-from paysim.services.launcher import ServiceUrls
 
 from paysim.config import Settings
 from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.infra import processes, state
+from paysim.infra.service_launcher import ServiceUrls
 from paysim.store.database import sqlite_url
 from paysim.stripe_emulator.client import EmulatorAdmin
 from paysim.stripe_emulator.webhooks import signature_header
