@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from paysim.codec import decode_event
 from paysim.domain.events import AnyEvent
@@ -99,15 +99,41 @@ def read_records(
         consumer.close()
 
 
+_LEADER_MOVING = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+    }
+)
+
+
+def _watermarks(consumer: Consumer, partition: TopicPartition, timeout_s: float) -> tuple[int, int]:
+    """The partition's low and high offsets, asked again while its leader is moving.
+
+    A partition just created (or whose broker just restarted) answers "not leader" for a
+    moment; that is retriable, and a reader meant to end by itself should not fail on it.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(partition, timeout=timeout_s)
+            return int(low), int(high)
+        except KafkaException as exc:
+            error = exc.args[0]
+            moving = error.retriable() or error.code() in _LEADER_MOVING
+            if not moving or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def _read(consumer: Consumer, topics: list[str], timeout_s: float) -> list[Record]:
     metadata = consumer.list_topics(timeout=timeout_s)
     ends: dict[tuple[str, int], int] = {}
     assignment = []
     for topic in topics:
         for partition in metadata.topics[topic].partitions:
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=timeout_s
-            )
+            low, high = _watermarks(consumer, TopicPartition(topic, partition), timeout_s)
             if high > low:
                 ends[(topic, partition)] = high
                 assignment.append(TopicPartition(topic, partition, low))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import sys
 import time
 import uuid
@@ -238,6 +239,35 @@ def relay_less_payment_service(
         processes.stop(api)
 
 
+def _frees_the_database(db_file: Path) -> bool:
+    """Whether nobody holds a lock on the SQLite file: an exclusive transaction starts."""
+    connection = sqlite3.connect(db_file, timeout=0.2)
+    try:
+        connection.execute("BEGIN EXCLUSIVE")
+        connection.rollback()
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        connection.close()
+
+
+def _freeze_between_rounds(pid: int, db_file: Path) -> None:
+    """SIGSTOP the relay, but never inside one of its transactions.
+
+    Frozen mid-transaction it would hold the store's lock and stall the very writes the
+    test needs; the crash under test is one between the service's commit and the relay's
+    publish, so the relay is thawed and frozen again until it holds nothing.
+    """
+    for _ in range(100):
+        os.kill(pid, signal.SIGSTOP)
+        if _frees_the_database(db_file):
+            return
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.02)
+    raise AssertionError("the relay never left its transaction long enough to be frozen")
+
+
 def _relay(bootstrap_servers: str, db_url: str, log: Path) -> processes.ProcessHandle:
     return processes.spawn(
         "relay",
@@ -277,7 +307,7 @@ def test_a_relay_killed_between_commit_and_publish_loses_and_duplicates_nothing(
     relay = _relay(bootstrap_servers, db_url, relay_log)
     # Once it runs, freeze it, so that commits pile up unpublished.
     poll(lambda: RELAY_STARTED in relay_log.read_text(), "the relay to start")
-    os.kill(relay.pid, signal.SIGSTOP)
+    _freeze_between_rounds(relay.pid, tmp_path / "payment.db")
     # Order ids of their own: this database's counter would repeat the main service's.
     first = CLIENT_ORDER_IDS.start + int(time.time() * 1000) % 10**9 * 10
     orders = [paid(api, f"{10 + i}.00", orderId=first + i)["orderId"] for i in range(3)]
@@ -289,6 +319,12 @@ def test_a_relay_killed_between_commit_and_publish_loses_and_duplicates_nothing(
 
     restarted = _relay(bootstrap_servers, db_url, tmp_path / "relay-2.log")
     try:
+        # The shared order service places these orders with this database's paymentIds,
+        # which in the shared payment service are other payments: they are handed to the
+        # restaurant as soon as they are placed, before the slow read of the whole topic,
+        # so the restaurant deadline never asks the wrong payment service for a refund.
+        for order in orders:
+            _deliver(services.order_api, order)
         records = wait_for_records(
             bootstrap_servers, ["payment-events"], lambda r: r.key in mine, count=9, timeout_s=30
         )
@@ -303,8 +339,3 @@ def test_a_relay_killed_between_commit_and_publish_loses_and_duplicates_nothing(
             if r.key == order
         ]
         assert types == ["PAYMENT_INITIATED", "PAYMENT_PROCESSING", "PAYMENT_COMPLETED"]
-    # The shared order service placed these orders with this database's paymentIds, which
-    # in the shared payment service are other payments: they must not be left for the
-    # restaurant deadline, whose refund would be asked of the wrong payment service.
-    for order in orders:
-        _deliver(services.order_api, order)
