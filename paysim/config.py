@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     stripe_timeout_s: float = 5.0
     """Per-request timeout of every Stripe call."""
 
+    reconcile_after_s: float = Field(default=30.0, gt=0)
+    """A payment or refund waiting on Stripe this long is settled by asking Stripe."""
+
     delivery_step_s: float = 0.4
     """Mean time between a simulated agent's steps (assigned, picked up, in transit, ...)."""
 

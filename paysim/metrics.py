@@ -83,3 +83,13 @@ WORKER_ERRORS = Counter(
     "Rounds of a periodic background worker (sweeps, timers) that raised, by worker.",
     ["worker"],
 )
+REFUNDS_FAILED = Counter(
+    "payment_refunds_failed_total",
+    "Refunds Stripe refused for good (left FAILED, their amount released), by Stripe code.",
+    ["code"],
+)
+RECONCILED = Counter(
+    "payment_reconciled_total",
+    "Payments whose status the reconciler changed after asking Stripe, by new status.",
+    ["status"],
+)

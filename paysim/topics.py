@@ -63,6 +63,7 @@ CATALOG: tuple[Topic, ...] = tuple(
             ("payment-refund-initiated", PaymentEventType.PAYMENT_REFUND_INITIATED),
             ("payment-refunded", PaymentEventType.PAYMENT_REFUNDED),
             ("payment-webhook-received", PaymentEventType.PAYMENT_WEBHOOK_RECEIVED),
+            ("payment-refund-failed", PaymentEventType.PAYMENT_REFUND_FAILED),
         ],
     )
     + _family(

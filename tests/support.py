@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 import uuid
@@ -20,6 +22,7 @@ from paysim.bootstrap.common import ServiceProcess
 from paysim.bus.reader import Record, wait_for_records
 from paysim.config import Settings
 from paysim.domain.events import AnyEvent
+from paysim.infra import processes
 from paysim.infra.service_launcher import ServiceUrls
 from paysim.observe.lag import consumer_lag
 from paysim.store.database import sqlite_url
@@ -51,6 +54,24 @@ def paid(api: str, amount: str = "25.99", currency: str = "usd", **extra: Any) -
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "COMPLETED"
     return response.json()
+
+
+def payment_of(api: str, payment_id: int) -> Any:
+    response = httpx.get(f"{api}/api/payments/{payment_id}", timeout=TIMEOUT)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def wait_for_payment(api: str, payment_id: int, status: str, timeout_s: float = 30.0) -> Any:
+    """Poll the payment service until the payment is in ``status`` (fail with what it is)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        payment = payment_of(api, payment_id)
+        if payment["status"] == status:
+            return payment
+        time.sleep(0.1)
+    seen = payment_of(api, payment_id)["status"]
+    raise AssertionError(f"payment {payment_id} is {seen}, not {status}, after {timeout_s}s")
 
 
 def order_of(api: str, order_id: int) -> Any:
@@ -250,3 +271,52 @@ def wait_until_drained(
         if time.monotonic() > deadline:
             pytest.fail(f"not drained after {timeout_s}s: lag {lag}, outbox backlog {backlog}")
         time.sleep(0.2)
+
+
+def serve_payment(
+    stripe_api_base: str,
+    bootstrap_servers: str,
+    db_url: str,
+    log: Path,
+    env: Mapping[str, str] | None = None,
+) -> tuple[processes.ProcessHandle, str]:
+    """A payment service of its own (database, run folder), without relay or consumer.
+
+    Ready when it serves its OpenAPI document: a probe that touches nothing else, so the
+    test's own first request is the process's first use of its store.
+    """
+    port = processes.free_port()
+    handle = processes.spawn(
+        "payment",
+        [
+            sys.executable,
+            "-m",
+            "paysim",
+            "serve",
+            "payment",
+            "--port",
+            str(port),
+            "--bootstrap-servers",
+            bootstrap_servers,
+            "--stripe-api-base",
+            stripe_api_base,
+            "--db-url",
+            db_url,
+            "--no-relay",
+            "--no-consumer",
+        ],
+        log,
+        env={**os.environ, "PAYSIM_RUN_DIR": str(log.parent), **(env or {})},
+    )
+    base = f"http://127.0.0.1:{port}"
+    processes.wait_until(
+        lambda: _answers(f"{base}/openapi.json"), what="payment", timeout_s=30, process=handle
+    )
+    return handle, base
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -23,18 +23,26 @@ from paysim.domain.bounds import (
     MAX_REASON_LENGTH,
     MAX_STRIPE_ID_LENGTH,
 )
+from paysim.domain.idempotency_keys import IdempotencyKeyReusedError
 from paysim.domain.money import MAX_DECIMALS, Money
 from paysim.domain.order_ids import CLIENT_ORDER_IDS, OrderIdTakenError
-from paysim.domain.status import PaymentMethod
+from paysim.domain.status import PaymentMethod, RefundStatus
 from paysim.errors import PaysimError
 from paysim.services.payment import audit_trail, webhook_handler
+from paysim.services.payment.confirming import ConfirmationInProgressError, PaymentConfirmations
 from paysim.services.payment.payment_errors import PaymentDeclinedError, StripeRefusedError
 from paysim.services.payment.payment_metrics import refresh_gauges
-from paysim.services.payment.refunding import NotRefundableError, PaymentRefunds
+from paysim.services.payment.refund_repository import Refund
+from paysim.services.payment.refunding import (
+    NotRefundableError,
+    PaymentRefunds,
+    refund_fingerprint,
+)
 from paysim.services.payment.repository import Payment, PaymentNotFoundError
 from paysim.services.payment.service import (
-    ConfirmationInProgressError,
     CreateIntent,
+    IntentNotCreatedError,
+    PaymentNotCancellableError,
     PaymentService,
 )
 from paysim.services.payment.webhook_repository import WebhookRecord
@@ -44,6 +52,7 @@ STATUSES: dict[type[PaysimError], int] = {
     OrderIdTakenError: 409,
     ConfirmationInProgressError: 409,
     NotRefundableError: 409,
+    PaymentNotCancellableError: 409,
     webhook_handler.WebhookRejectedError: 400,
     PaymentDeclinedError: 402,
     StripeRefusedError: 422,
@@ -164,8 +173,21 @@ def webhook_view(record: WebhookRecord) -> dict[str, Any]:
     }
 
 
+def refund_view(refund: Refund) -> dict[str, Any]:
+    return {
+        "requestId": refund.request_id,
+        "amountMinor": refund.amount.minor,
+        "status": refund.status,
+        "reason": refund.reason,
+        "stripeRefundId": refund.stripe_refund_id,
+        "failureReason": refund.failure_reason,
+        "errorCode": refund.error_code,
+    }
+
+
 def create_app(
     service: PaymentService,
+    confirmations: PaymentConfirmations,
     refunds: PaymentRefunds,
     webhook_secret: str,
     *,
@@ -176,6 +198,16 @@ def create_app(
     app = service_app(
         "paysim payment service", service.check_store, gauges, dead_workers, statuses=STATUSES
     )
+
+    @app.exception_handler(IdempotencyKeyReusedError)
+    async def _key_reused(_request: Request, exc: IdempotencyKeyReusedError) -> JSONResponse:
+        # Stripe's answer to the same mistake: 400 with the type idempotency_error.
+        return JSONResponse({"error": exc.error_type, "message": str(exc)}, status_code=400)
+
+    @app.exception_handler(IntentNotCreatedError)
+    async def _not_created(_request: Request, exc: IntentNotCreatedError) -> JSONResponse:
+        body = {"error": type(exc).__name__, "message": str(exc), "paymentId": exc.payment_id}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
     @app.post("/api/payments/create-intent", status_code=201)
     def create_intent(
@@ -197,7 +229,7 @@ def create_app(
 
     @app.post("/api/payments/{payment_id}/confirm")
     def confirm(payment_id: PathId, body: ConfirmRequest) -> JSONResponse:
-        result = service.confirm(payment_id, body.payment_method_id)
+        result = confirmations.confirm(payment_id, body.payment_method_id)
         view = payment_view(result.payment)
         if result.declined is not None:
             return JSONResponse(
@@ -214,11 +246,22 @@ def create_app(
         payment_id: PathId,
         body: RefundRequest,
         idempotency_key: IdempotencyKey = None,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         payment = service.get(payment_id)
         amount = body.money(payment.amount.currency)
         request_id = f"api-{idempotency_key}" if idempotency_key else None
-        return payment_view(refunds.refund(payment_id, amount, body.reason, request_id))
+        outcome = refunds.refund(
+            payment_id,
+            amount,
+            body.reason,
+            request_id,
+            fingerprint=refund_fingerprint(amount, body.reason) if idempotency_key else None,
+        )
+        view = {**payment_view(outcome.payment), "refund": refund_view(outcome.refund)}
+        if outcome.refund.status is RefundStatus.FAILED:
+            failure = {"error": "RefundFailedError", "message": outcome.refund.failure_reason}
+            return JSONResponse(status_code=422, content={**view, **failure})
+        return JSONResponse(content=view)
 
     @app.get("/api/payments")
     def list_payments(limit: ListLimit = 10_000) -> list[dict[str, Any]]:
@@ -226,7 +269,11 @@ def create_app(
 
     @app.get("/api/payments/{payment_id}")
     def get_payment(payment_id: PathId) -> dict[str, Any]:
-        return payment_view(service.get(payment_id))
+        payment = service.get(payment_id)
+        return {
+            **payment_view(payment),
+            "refunds": [refund_view(r) for r in refunds.refunds_of(payment)],
+        }
 
     @app.get("/api/payments/{payment_id}/history")
     def payment_history(payment_id: PathId) -> list[dict[str, Any]]:

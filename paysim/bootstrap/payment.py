@@ -1,4 +1,4 @@
-"""The payment service process: API, outbox relay, refund consumer, stuck-refund sweep."""
+"""The payment service process: API, outbox relay, refund consumer, reconciler."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from paysim.bus.producer import EventProducer
 from paysim.config import Settings
 from paysim.gateway.stripe_gateway import StripeGateway
 from paysim.services.payment import refund_consumer
+from paysim.services.payment.confirming import PaymentConfirmations
+from paysim.services.payment.reconciler import PaymentReconciler
 from paysim.services.payment.refunding import PaymentRefunds
 from paysim.services.payment.service import PaymentService
 from paysim.services.payment.tables import metadata
-
-STUCK_REFUND_AFTER = timedelta(seconds=30)
 
 
 def build_process(
@@ -42,11 +42,13 @@ def build_process(
         timeout_s=settings.stripe_timeout_s,
     )
     service = PaymentService(engine, gateway)
+    confirmations = PaymentConfirmations(service, gateway)
     refunds = PaymentRefunds(service, gateway)
     producer = EventProducer(bootstrap_servers, client_id="payment-service")
     process = ServiceProcess(producer=producer)
     process.app = create_app(
         service,
+        confirmations,
         refunds,
         stack_secrets.resolve(settings).webhook_secret.get_secret_value(),
         dead_workers=process.dead_workers,
@@ -63,11 +65,10 @@ def build_process(
             # A refund: its row, the Stripe call with every retry, its outcome.
             attempt_limit_s=2 * ONE_TRANSACTION_S + gateway.longest_call_s,
         )
+    reconciler = PaymentReconciler(
+        service, confirmations, refunds, after=timedelta(seconds=settings.reconcile_after_s)
+    )
     process.workers.append(
-        periodic_worker(
-            "payment-refund-sweeper",
-            STUCK_REFUND_AFTER.total_seconds() / 3,
-            lambda: refunds.resume_stuck_refunds(STUCK_REFUND_AFTER),
-        )
+        periodic_worker("payment-reconciler", settings.reconcile_after_s / 3, reconciler.run_once)
     )
     return process

@@ -35,6 +35,8 @@ class PaymentEventType(StrEnum):
     PAYMENT_REFUND_INITIATED = "PAYMENT_REFUND_INITIATED"
     PAYMENT_REFUNDED = "PAYMENT_REFUNDED"
     PAYMENT_WEBHOOK_RECEIVED = "PAYMENT_WEBHOOK_RECEIVED"
+    PAYMENT_REFUND_FAILED = "PAYMENT_REFUND_FAILED"
+    """Not the plan's: Stripe refused a refund for good (its reason in ``failureReason``)."""
 
 
 class OrderEventType(StrEnum):

@@ -11,12 +11,19 @@ at 1 again in every run while Stripe remembers keys for 24 hours, so a run again
 Stripe that outlives it must pass a ``namespace`` (the run id) to keep its keys apart.
 Stripe accepts keys of up to 255 characters; a part too long or with unusual characters
 is replaced by its SHA-256 digest so the key stays within bounds and stable.
+
+Clients give paysim keys of their own (the ``Idempotency-Key`` header). paysim keeps such
+a key with the *fingerprint* of the request's parameters, as Stripe does: the same key
+with the same parameters gets the first result back, the same key with other parameters
+is refused (``IdempotencyKeyReusedError``), never answered with another request's result.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections.abc import Mapping
 
 from paysim.errors import PermanentError
 
@@ -29,6 +36,41 @@ _CONFIRM_ATTEMPT = re.compile(r":confirm:payment-\d+:attempt-(\d+)$")
 
 class IdempotencyKeyError(PermanentError, ValueError):
     """A key part that cannot identify an operation (empty, zero, negative)."""
+
+
+class IdempotencyKeyReusedError(PermanentError):
+    """A client's key used again with other parameters (Stripe's ``idempotency_error``)."""
+
+    error_type = "idempotency_error"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"Keys for idempotent requests can only be used with the same parameters they "
+            f"were first used with. Idempotency-Key {key!r} was used with other parameters; "
+            "use a new key for a different request."
+        )
+
+
+RequestValue = str | int | bool | None
+
+
+def request_fingerprint(operation: str, params: Mapping[str, RequestValue]) -> str:
+    """SHA-256 of the operation and its canonical parameters (key order does not matter).
+
+    Callers pass parameters already canonical (money as minor units and a lower-case
+    currency), so two spellings of one request (``5.00`` and ``500`` minor) match.
+    """
+    canonical = json.dumps(
+        {"operation": operation, "params": dict(params)}, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def check_fingerprint(key: str, stored: str | None, given: str) -> None:
+    """Refuse a key seen before with other parameters; ``stored`` None (no print kept,
+    a request from before fingerprints) is refused too: nothing proves it is the same."""
+    if stored != given:
+        raise IdempotencyKeyReusedError(key)
 
 
 def _positive(name: str, value: int) -> int:

@@ -9,10 +9,12 @@ closes its intent so that no later attempt can capture money for an abandoned or
     FAILED -> PROCESSING (a new attempt, command only) | CANCELLED
     COMPLETED -> REFUND_PENDING
     REFUND_PENDING -> PARTIALLY_REFUNDED | REFUNDED
+    REFUND_PENDING -> COMPLETED | PARTIALLY_REFUNDED (a refund failed for good, command only)
     PARTIALLY_REFUNDED -> REFUND_PENDING (a further refund, command only)
 
 Whether a finished refund leaves the payment PARTIALLY_REFUNDED or REFUNDED depends on
-amounts, not events: ask ``paysim.domain.refunds.status_after_refunds``.
+amounts, not events: ask ``paysim.domain.refunds.status_after_refunds`` (and
+``status_after_failed_refund`` for where a failed refund leaves it).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ PAYMENT_MOVES: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
     PaymentStatus.FAILED: frozenset({PaymentStatus.PROCESSING, PaymentStatus.CANCELLED}),
     PaymentStatus.COMPLETED: frozenset({PaymentStatus.REFUND_PENDING}),
     PaymentStatus.REFUND_PENDING: frozenset(
-        {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
+        {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED, PaymentStatus.COMPLETED}
     ),
     PaymentStatus.PARTIALLY_REFUNDED: frozenset({PaymentStatus.REFUND_PENDING}),
     PaymentStatus.CANCELLED: frozenset(),

@@ -93,3 +93,20 @@ def status_after_refund(captured: Money, refunded_before: Money, amount: Money) 
     """
     amount = validate_refund(amount, captured, refunded_before)
     return status_after_refunds(captured, refunded_before + amount)
+
+
+def status_after_failed_refund(
+    captured: Money, refunded: Money, still_pending: Money
+) -> PaymentStatus:
+    """The status a payment returns to when one of its refunds failed for good.
+
+    The failed refund's reservation is released: with other refunds still in flight the
+    payment stays REFUND_PENDING, otherwise it is back where it was before the refund
+    (COMPLETED, or PARTIALLY_REFUNDED when earlier refunds went through).
+    """
+    if still_pending.currency != captured.currency or still_pending.minor < 0:
+        raise RefundLedgerError(f"pending refunds {still_pending} are not a valid amount")
+    refundable(captured, refunded + still_pending)
+    if still_pending.is_positive:
+        return PaymentStatus.REFUND_PENDING
+    return status_after_refunds(captured, refunded)

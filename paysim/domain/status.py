@@ -19,6 +19,8 @@ class RefundStatus(StrEnum):
 
     PENDING = "PENDING"
     SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    """Stripe refused it for good; its amount is no longer reserved."""
 
 
 class PaymentMethod(StrEnum):

@@ -18,11 +18,12 @@ _STATUS = {
     PaymentEventType.PAYMENT_REFUND_INITIATED: PaymentStatus.REFUND_PENDING,
     PaymentEventType.PAYMENT_REFUNDED: PaymentStatus.REFUNDED,
     PaymentEventType.PAYMENT_WEBHOOK_RECEIVED: PaymentStatus.COMPLETED,
+    PaymentEventType.PAYMENT_REFUND_FAILED: PaymentStatus.COMPLETED,
 }
 
 
 def sample_payment_events(order_id: int, currency: str = "usd") -> list[PaymentEvent]:
-    """One plausible event of each of the plan's eight types, for one order."""
+    """One plausible event of each payment type (the plan's eight and paysim's own)."""
     common: dict[str, object] = {
         "order_id": order_id,
         "payment_id": order_id,
@@ -51,6 +52,12 @@ def sample_payment_events(order_id: int, currency: str = "usd") -> list[PaymentE
         PaymentEventType.PAYMENT_REFUNDED: {
             "refund_amount_minor": 1000,
             "refund_id": f"re_sample_{order_id}",
+        },
+        PaymentEventType.PAYMENT_REFUND_FAILED: {
+            "refund_amount_minor": 1000,
+            "refund_request_id": f"order-{order_id}-cancel",
+            "failure_reason": "Charge has already been refunded.",
+            "error_code": "charge_already_refunded",
         },
         PaymentEventType.PAYMENT_WEBHOOK_RECEIVED: {
             "webhook_id": f"wh_{order_id}",

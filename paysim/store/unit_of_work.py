@@ -10,6 +10,7 @@ events, and no event is applied twice because its tracking row was lost.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
@@ -25,6 +26,18 @@ from paysim.store.processed_events import ProcessedEvents
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+
+# The engines each thread has a unit of work open on. A second one on the same engine
+# would be a second connection and transaction inside the first: not atomic with it, and
+# on SQLite its BEGIN IMMEDIATE waits (busy_timeout) for the lock its own thread holds.
+_open_here = threading.local()
+
+
+def _engines_open_here() -> set[int]:
+    engines: set[int] | None = getattr(_open_here, "engines", None)
+    if engines is None:
+        engines = _open_here.engines = set()
+    return engines
 
 
 class UnitOfWork:
@@ -54,12 +67,19 @@ class UnitOfWork:
     def __enter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError("UnitOfWork is already in a transaction; it does not nest")
+        open_here = _engines_open_here()
+        if id(self._engine) in open_here:
+            raise RuntimeError(
+                "a unit of work is already open on this database in this thread; pass it "
+                "down instead of opening a second transaction inside it"
+            )
         connection = self._engine.connect()
         try:
             self._transaction = connection.begin()
         except BaseException:
             connection.close()
             raise
+        open_here.add(id(self._engine))
         self._connection = connection
         self._outbox = Outbox(connection, clock=self._clock)
         self._processed = ProcessedEvents(connection, clock=self._clock)
@@ -75,6 +95,7 @@ class UnitOfWork:
         self._connection = self._transaction = self._outbox = self._processed = None
         if connection is None or transaction is None:
             return
+        _engines_open_here().discard(id(self._engine))
         try:
             if exc_type is None:
                 transaction.commit()

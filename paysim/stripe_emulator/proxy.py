@@ -37,9 +37,13 @@ from paysim.stripe_emulator.stripe_errors import EmulatedStripeError
 JSON = "application/json"
 
 
-def _encode(status: int, body: object, request_id: str) -> StoredResponse:
+def _encode(
+    status: int, body: object, request_id: str, headers: tuple[tuple[str, str], ...] = ()
+) -> StoredResponse:
     data = json.dumps(body, indent=2).encode()
-    return StoredResponse(status, data, (("content-type", JSON), ("request-id", request_id)))
+    return StoredResponse(
+        status, data, (("content-type", JSON), ("request-id", request_id), *headers)
+    )
 
 
 def _as_is(upstream: UpstreamResponse, request_id: str) -> StoredResponse:
@@ -74,7 +78,8 @@ class StripeProxy:
                     fingerprint(call.method, call.path, form.parse_pairs(body)),
                 )
             except EmulatedStripeError as refusal:
-                return self._respond(_encode(refusal.status, refusal.body, call.request_id), call)
+                refused = _encode(refusal.status, refusal.body, call.request_id, refusal.headers)
+                return self._respond(refused, call)
             if isinstance(found, Replay):
                 return self._respond(found.response, call, replayed=True)
             reservation = found

@@ -22,10 +22,13 @@ _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
 class EmulatedStripeError(Exception):
     """An answer in Stripe's error shape: HTTP ``status`` and ``{"error": error}``."""
 
-    def __init__(self, status: int, error: JsonObject) -> None:
+    def __init__(
+        self, status: int, error: JsonObject, headers: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         super().__init__(error.get("message", ""))
         self.status = status
         self.error = error
+        self.headers = headers
 
     @property
     def body(self) -> JsonObject:
@@ -76,8 +79,11 @@ def idempotency_key_in_use(key: str) -> EmulatedStripeError:
         "probably means you submitted twice, and the other request is still going "
         f"through): {key}. Please try again later."
     )
+    # As Stripe does, tell the client that a retry (same key) will get the real answer.
     return EmulatedStripeError(
-        409, _error("invalid_request_error", message, "idempotency_key_in_use", None)
+        409,
+        _error("invalid_request_error", message, "idempotency_key_in_use", None),
+        (("stripe-should-retry", "true"),),
     )
 
 

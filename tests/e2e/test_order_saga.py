@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections import Counter
 
@@ -26,20 +25,8 @@ from tests.support import (
     poll,
     post,
     wait_for_order,
+    wait_for_payment,
 )
-
-
-def _payment(api: str, payment_id: int) -> dict[str, object]:
-    return httpx.get(f"{api}/api/payments/{payment_id}", timeout=10).json()
-
-
-def _wait_payment(api: str, payment_id: int, status: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if _payment(api, payment_id)["status"] == status:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"payment {payment_id} is {_payment(api, payment_id)['status']}")
 
 
 def test_payment_completed_places_the_order_and_publishes_order_created(
@@ -86,7 +73,7 @@ def test_cancel_before_payment_cancels_the_payment(services: ServiceUrls) -> Non
     order_id = payment["orderId"]
     response = post(services.order_api, f"/api/orders/{order_id}/cancel", {"reason": "oops"})
     assert response.json()["status"] == "CANCELLED"
-    _wait_payment(services.payment_api, payment["paymentId"], "CANCELLED")
+    wait_for_payment(services.payment_api, payment["paymentId"], "CANCELLED")
     assert confirm(services.payment_api, payment["paymentId"], "pm_card_visa").status_code == 409
 
 
@@ -100,7 +87,7 @@ def test_restaurant_rejection_is_compensated_by_a_refund(
     )
     assert rejected.json()["status"] == "CANCELLING"
     wait_for_order(services.order_api, order_id, "REFUNDED")
-    _wait_payment(services.payment_api, payment["paymentId"], "REFUNDED")
+    wait_for_payment(services.payment_api, payment["paymentId"], "REFUNDED")
     assert len(emulator.ledger().refunds_for(payment["stripePaymentIntentId"])) == 1
     assert "restaurant_rejected" in compensation_reasons(services.order_api, order_id)
 
@@ -113,7 +100,7 @@ def test_an_order_that_cannot_be_placed_after_payment_is_refunded(services: Serv
     assert confirm(services.payment_api, payment["paymentId"], "pm_card_visa").status_code == 200
     order = wait_for_order(services.order_api, order_id, "REFUNDED")
     assert "could not be placed" in (order["reason"] or "")
-    _wait_payment(services.payment_api, payment["paymentId"], "REFUNDED")
+    wait_for_payment(services.payment_api, payment["paymentId"], "REFUNDED")
     assert compensation_reasons(services.order_api, order_id) == ["order_not_placed"]
 
 
@@ -152,7 +139,7 @@ def test_a_payment_stuck_pending_past_its_deadline_is_cancelled(services: Servic
     order_id = payment["orderId"]
     # No confirm ever comes: the saga's deadline (8 s in tests) cancels the payment.
     wait_for_order(services.order_api, order_id, "CANCELLED", timeout_s=40)
-    _wait_payment(services.payment_api, payment["paymentId"], "CANCELLED")
+    wait_for_payment(services.payment_api, payment["paymentId"], "CANCELLED")
     assert "payment_deadline" in compensation_reasons(services.order_api, order_id)
 
 
@@ -166,7 +153,7 @@ def test_a_paid_order_the_restaurant_never_accepts_is_rejected_and_refunded(
     order = wait_for_order(services.order_api, order_id, "REFUNDED", timeout_s=60)
     assert "did not accept the order" in (order["reason"] or "")
     assert [h["to"] for h in order["history"] if h["applied"]][-2:] == ["CANCELLING", "REFUNDED"]
-    _wait_payment(services.payment_api, payment["paymentId"], "REFUNDED")
+    wait_for_payment(services.payment_api, payment["paymentId"], "REFUNDED")
     [refund] = emulator.ledger().refunds_for(payment["stripePaymentIntentId"])
     assert (refund.amount, refund.status) == (2730, "succeeded")
     assert compensation_reasons(services.order_api, order_id) == ["restaurant_deadline"]

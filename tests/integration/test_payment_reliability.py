@@ -35,6 +35,7 @@ from tests.support import (
     poll,
     post,
     records_of_order,
+    serve_payment,
     wait_for_order,
     wait_until_drained,
 )
@@ -228,42 +229,13 @@ def relay_less_payment_service(
 ) -> Iterator[tuple[str, str]]:
     """A second payment service on its own database, whose relay runs apart from it."""
     db_url = sqlite_url(tmp_path / "payment.db")
-    port = processes.free_port()
-    api = processes.spawn(
-        "payment",
-        [
-            sys.executable,
-            "-m",
-            "paysim",
-            "serve",
-            "payment",
-            "--port",
-            str(port),
-            "--bootstrap-servers",
-            bootstrap_servers,
-            "--stripe-api-base",
-            services.stripe_emulator,
-            "--db-url",
-            db_url,
-            "--no-relay",
-            "--no-consumer",
-        ],
-        tmp_path / "payment.log",
-        env={**os.environ, "PAYSIM_RUN_DIR": str(tmp_path)},
+    api, base = serve_payment(
+        services.stripe_emulator, bootstrap_servers, db_url, tmp_path / "payment.log"
     )
-    base = f"http://127.0.0.1:{port}"
     try:
-        processes.wait_until(lambda: _healthy(base), what="payment", timeout_s=30, process=api)
         yield base, db_url
     finally:
         processes.stop(api)
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _relay(bootstrap_servers: str, db_url: str, log: Path) -> processes.ProcessHandle:

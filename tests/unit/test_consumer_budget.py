@@ -76,7 +76,7 @@ def test_an_override_that_leaves_room_is_kept() -> None:
 
 def test_the_refund_consumer_budgets_for_its_stripe_calls() -> None:
     gateway = StripeGateway("http://127.0.0.1:1", "sk_test_x", timeout_s=5.0)
-    # Four tries of 5 s with 0.2, 0.4 and 0.8 s between them.
-    assert gateway.longest_call_s == pytest.approx(4 * 5.0 + 0.2 + 0.4 + 0.8)
+    # Four tries of 5 s, and the SDK's pauses between them (0.5 s doubling).
+    assert gateway.longest_call_s == pytest.approx(4 * 5.0 + 0.5 + 1.0 + 2.0)
     refund = RetryPolicy(attempt_limit_s=2 * ONE_TRANSACTION_S + gateway.longest_call_s)
     assert _interval_s(_consumer(refund)) >= 2 * refund.worst_case_s()

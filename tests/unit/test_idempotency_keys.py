@@ -10,11 +10,14 @@ import pytest
 from paysim.domain.idempotency_keys import (
     MAX_KEY_LENGTH,
     IdempotencyKeyError,
+    IdempotencyKeyReusedError,
     cancel_key,
+    check_fingerprint,
     confirm_attempt,
     confirm_key,
     create_intent_key,
     refund_key,
+    request_fingerprint,
 )
 
 
@@ -88,3 +91,22 @@ def test_the_attempt_is_read_back_from_a_confirm_key_of_the_same_namespace() -> 
     assert confirm_attempt(confirm_key(42, 3, namespace="run1"), namespace="run2") is None
     assert confirm_attempt(cancel_key(42, namespace="run1"), namespace="run1") is None
     assert confirm_attempt("", namespace="run1") is None
+
+
+def test_a_request_fingerprint_ignores_parameter_order_and_sees_every_value() -> None:
+    first = request_fingerprint("refund", {"amountMinor": 500, "reason": None})
+    assert first == request_fingerprint("refund", {"reason": None, "amountMinor": 500})
+    assert first != request_fingerprint("refund", {"amountMinor": 501, "reason": None})
+    assert first != request_fingerprint("refund", {"amountMinor": 500, "reason": "late"})
+    assert first != request_fingerprint("create-intent", {"amountMinor": 500, "reason": None})
+    assert len(first) == 64
+
+
+def test_a_key_reused_with_other_parameters_is_refused_like_stripe_refuses_it() -> None:
+    given = request_fingerprint("refund", {"amountMinor": 500})
+    check_fingerprint("k-1", given, given)
+    with pytest.raises(IdempotencyKeyReusedError, match="other parameters") as info:
+        check_fingerprint("k-1", request_fingerprint("refund", {"amountMinor": 900}), given)
+    assert info.value.error_type == "idempotency_error"
+    with pytest.raises(IdempotencyKeyReusedError):
+        check_fingerprint("k-1", None, given)  # nothing proves it is the same request

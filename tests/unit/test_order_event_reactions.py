@@ -335,10 +335,6 @@ def test_a_new_payment_for_a_failed_order_is_followed(orders: Orders) -> None:
     assert orders.owed() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="event_reactions sets total=amount, but repository.save writes no total_minor",
-)
 def test_a_new_payment_for_a_failed_order_sets_the_orders_total(orders: Orders) -> None:
     assert _followed_by_a_new_payment(orders).total.minor == 3000
 

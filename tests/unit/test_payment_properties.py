@@ -5,11 +5,12 @@ does (``move_payment`` for commands, ``apply_payment_event`` for outcomes and we
 ``validate_refund`` and ``status_after_refunds`` for refunds), against a small model of
 the intent at Stripe. Webhooks are redelivered at any time: late, twice, out of order.
 
-"Backwards" is defined from the state machine's order: a payment's progress is the triple
-(confirmation attempt, amount ever asked to be refunded, rank of its status). The only
-edges that lower the rank are commands that raise one of the first two (a new attempt
-after a failure, a further refund after a partial one), so progress never decreases,
-and every change of status increases it.
+"Backwards" is defined from the state machine's order: a payment's progress is
+(confirmation attempt, refunds settled, amount asked to be refunded and not refused, rank
+of its status). The only edges that lower the rank are commands that raise one of the
+first three (a new attempt after a failure, a further refund after a partial one, a
+refund Stripe refused for good), so progress never decreases, and every change of
+status increases it.
 """
 
 from __future__ import annotations
@@ -37,13 +38,19 @@ from paysim.domain.payment_state import (
     apply_payment_event,
     move_payment,
 )
-from paysim.domain.refunds import RefundError, refundable, status_after_refunds, validate_refund
+from paysim.domain.refunds import (
+    RefundError,
+    refundable,
+    status_after_failed_refund,
+    status_after_refunds,
+    validate_refund,
+)
 from paysim.domain.status import PaymentStatus as P
 from paysim.domain.transitions import IllegalTransition, Outcome
 
 FINAL = frozenset({P.CANCELLED, P.REFUNDED})
 
-Progress = tuple[int, int, int]
+Progress = tuple[int, int, int, int]
 
 
 class PaymentLedger(RuleBasedStateMachine):
@@ -57,6 +64,7 @@ class PaymentLedger(RuleBasedStateMachine):
         self.captured = Money(0, "usd")
         self.settled = Money(0, "usd")  # refunds Stripe has paid out
         self.in_flight: list[Money] = []  # refunds asked for, not yet paid out
+        self.refunds_settled = 0  # paid out or refused for good
         self.stripe = "open"
         self.outcomes: dict[int, P] = {}  # what Stripe decided, per attempt
         self.webhooks: list[tuple[P, int | None]] = []
@@ -150,11 +158,23 @@ class PaymentLedger(RuleBasedStateMachine):
     def refund_paid_out(self, data: st.DataObject) -> None:
         amount = self.in_flight.pop(data.draw(st.integers(0, len(self.in_flight) - 1)))
         self.settled = self.settled + amount
+        self.refunds_settled += 1
         settled = status_after_refunds(self.captured, self.settled)
         # The service stores this status as it is: it must be a move the machine accepts.
         transition = apply_payment_event(self.status, settled)
         assert transition.outcome in (Outcome.APPLIED, Outcome.DUPLICATE), transition.reason
         self.status = settled
+
+    @precondition(lambda self: bool(self.in_flight))
+    @rule(data=st.data())
+    def refund_refused(self, data: st.DataObject) -> None:
+        """Stripe refuses a refund for good: its reservation is released."""
+        self.in_flight.pop(data.draw(st.integers(0, len(self.in_flight) - 1)))
+        self.refunds_settled += 1
+        still_pending = sum(self.in_flight, Money(0, self.amount.currency))
+        status = status_after_failed_refund(self.captured, self.settled, still_pending)
+        if status is not self.status:
+            self.status = move_payment(self.status, status)
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -174,7 +194,12 @@ class PaymentLedger(RuleBasedStateMachine):
         return sum(self.in_flight, self.settled)
 
     def progress(self) -> Progress:
-        return (self.attempt, self.refunds_asked().minor, PAYMENT_RANK[self.status])
+        return (
+            self.attempt,
+            self.refunds_settled,
+            self.refunds_asked().minor,
+            PAYMENT_RANK[self.status],
+        )
 
     # --- invariants ----------------------------------------------------------------------
 
@@ -256,11 +281,12 @@ def test_any_stream_of_events_never_raises_and_never_lowers_attempt_and_rank(
 
 
 @pytest.mark.parametrize(("current", "target"), list(itertools.product(P, P)))
-def test_the_only_commands_that_lower_the_rank_start_an_attempt_or_a_refund(
+def test_the_only_commands_that_lower_the_rank_start_an_attempt_or_settle_a_refund(
     current: P, target: P
 ) -> None:
     if PAYMENT_MACHINE.can_move(current, target) and PAYMENT_RANK[target] < PAYMENT_RANK[current]:
         assert (current, target) in {
             (P.FAILED, P.PROCESSING),
             (P.PARTIALLY_REFUNDED, P.REFUND_PENDING),
+            (P.REFUND_PENDING, P.COMPLETED),  # the refund was refused for good
         }

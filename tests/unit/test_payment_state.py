@@ -30,6 +30,7 @@ LEGAL = {
     (PaymentStatus.COMPLETED, PaymentStatus.REFUND_PENDING),
     (PaymentStatus.REFUND_PENDING, PaymentStatus.PARTIALLY_REFUNDED),
     (PaymentStatus.REFUND_PENDING, PaymentStatus.REFUNDED),
+    (PaymentStatus.REFUND_PENDING, PaymentStatus.COMPLETED),  # the refund failed for good
     (PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUND_PENDING),
 }
 ALL_PAIRS = list(itertools.product(PaymentStatus, PaymentStatus))
@@ -182,6 +183,14 @@ def test_event_of_an_older_attempt_is_stale() -> None:
 def test_without_attempts_a_late_failure_cannot_be_told_apart() -> None:
     # Documented limitation: callers that know attempts must pass them.
     assert apply_payment_event(PaymentStatus.PROCESSING, PaymentStatus.FAILED).applied
+
+
+def test_a_refund_failure_returns_the_payment_by_command_never_by_event() -> None:
+    pending, completed = PaymentStatus.REFUND_PENDING, PaymentStatus.COMPLETED
+    assert move_payment(pending, completed) is completed
+    # A late COMPLETED event (the payment's own, from before the refund) is stale.
+    late = apply_payment_event(pending, completed)
+    assert (late.outcome, late.status) == (Outcome.STALE, pending)
 
 
 def test_same_attempt_falls_back_to_ranks() -> None:

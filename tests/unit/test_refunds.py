@@ -13,6 +13,7 @@ from paysim.domain.refunds import (
     RefundNotPositiveError,
     RefundTooLargeError,
     refundable,
+    status_after_failed_refund,
     status_after_refund,
     status_after_refunds,
     validate_refund,
@@ -125,3 +126,26 @@ def test_status_after_one_refund() -> None:
 
 def test_jpy_has_no_fractions() -> None:
     assert str(validate_refund(None, jpy("3000"), jpy("0"))) == "3000 JPY"
+
+
+@pytest.mark.parametrize(
+    ("refunded", "pending", "status"),
+    [
+        ("0.00", "0.00", PaymentStatus.COMPLETED),
+        ("5.00", "0.00", PaymentStatus.PARTIALLY_REFUNDED),
+        ("0.00", "3.00", PaymentStatus.REFUND_PENDING),
+        ("5.00", "3.00", PaymentStatus.REFUND_PENDING),
+    ],
+)
+def test_a_failed_refund_returns_the_payment_to_where_the_others_leave_it(
+    refunded: str, pending: str, status: PaymentStatus
+) -> None:
+    # The failed refund's own amount is not in ``pending``: its reservation is released.
+    assert status_after_failed_refund(usd("20.00"), usd(refunded), usd(pending)) is status
+
+
+def test_a_failed_refund_cannot_leave_a_ledger_that_overdraws() -> None:
+    with pytest.raises(RefundLedgerError):
+        status_after_failed_refund(usd("20.00"), usd("15.00"), usd("6.00"))
+    with pytest.raises(RefundLedgerError):
+        status_after_failed_refund(usd("20.00"), usd("0.00"), inr("1.00"))

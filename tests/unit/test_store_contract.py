@@ -276,6 +276,32 @@ class StoreContract:
         with pytest.raises(RuntimeError, match="outside"):
             _ = uow.connection
 
+    def test_a_second_unit_of_work_inside_one_is_refused_not_left_to_wait(
+        self, engine: Engine
+    ) -> None:
+        # On SQLite the inner BEGIN IMMEDIATE would wait busy_timeout on its own thread's
+        # lock; anywhere it would not be atomic with the outer one.
+        with UnitOfWork(engine) as outer:
+            outer.connection.execute(orders.insert().values(id=1, status="PENDING"))
+            with pytest.raises(RuntimeError, match="pass it down"), UnitOfWork(engine):
+                pass
+        assert count(engine, orders) == 1
+        with UnitOfWork(engine):  # the outer one closed: the engine is free again
+            pass
+        seen: list[BaseException | None] = []
+
+        def other_thread() -> None:
+            try:
+                with UnitOfWork(engine):
+                    seen.append(None)
+            except BaseException as exc:  # reported to the test below
+                seen.append(exc)
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()  # another thread's unit of work is no nesting: it waits its turn
+        thread.join(timeout=30)
+        assert seen == [None]
+
     def test_processed_events_per_consumer_group(self, engine: Engine) -> None:
         event = payment_completed()
         with UnitOfWork(engine) as uow:

@@ -172,6 +172,8 @@ def test_same_key_while_in_flight_is_a_409_and_release_frees_it() -> None:
     with pytest.raises(EmulatedStripeError) as busy:
         store.begin("sk", "key-1", "print")
     assert (busy.value.status, busy.value.error["code"]) == (409, "idempotency_key_in_use")
+    # As Stripe does: the SDK is told that the same request again will get the answer.
+    assert ("stripe-should-retry", "true") in busy.value.headers
     store.release(reservation)
     assert isinstance(store.begin("sk", "key-1", "print"), Reservation)
 

@@ -134,6 +134,9 @@ def save(
             user_id=changed.user_id,
             payment_id=changed.payment_id,
             payment_attempt=changed.payment_attempt,
+            # A new payment for a declined order may ask a different amount.
+            total_minor=changed.total.minor,
+            currency=changed.total.currency,
             status=changed.status.value,
             captured_minor=changed.captured.minor,
             refunded_minor=changed.refunded.minor,

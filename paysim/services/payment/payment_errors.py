@@ -11,7 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from paysim.errors import PermanentError
-from paysim.gateway.stripe_gateway import CardDeclinedError, StripeRequestError
+from paysim.gateway.stripe_gateway import (
+    CardDeclinedError,
+    StripeRequestError,
+    StripeUnexpectedStateError,
+)
 
 
 class PaymentDeclinedError(PermanentError):
@@ -32,6 +36,11 @@ class StripeRefusedError(PermanentError):
         self.code = code
 
 
+class IntentMovedOnError(StripeRefusedError):
+    """Stripe refused because the PaymentIntent moved on (succeeded, canceled) without
+    this call: what it is now is the truth, to be retrieved."""
+
+
 @contextmanager
 def stripe_refusals() -> Iterator[None]:
     """Raise the gateway's refusals inside the block as the payment service's errors."""
@@ -39,5 +48,7 @@ def stripe_refusals() -> Iterator[None]:
         yield
     except CardDeclinedError as exc:
         raise PaymentDeclinedError(exc.message, exc.code, exc.decline_code) from exc
+    except StripeUnexpectedStateError as exc:
+        raise IntentMovedOnError(str(exc), exc.code) from exc
     except StripeRequestError as exc:
         raise StripeRefusedError(str(exc), exc.code) from exc

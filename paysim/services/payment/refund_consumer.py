@@ -27,7 +27,7 @@ def refund_handler(refunds: PaymentRefunds) -> Handler:
             return
         if event.source == SOURCE:
             # Our own announcement: the API call that wrote it performs the refund (and
-            # the stuck-refund sweep finishes it if that call died).
+            # the reconciler finishes it if that call died).
             return
         if event.payment_id is None:
             raise PermanentError(f"refund request {event.event_id} names no paymentId")

@@ -4,27 +4,35 @@ One logical refund is one row (its request id), created with the payment's move 
 REFUND_PENDING and the event owed, in one transaction; Stripe is then called with a key
 derived from the request id, so a retried or resumed refund is one refund at Stripe; the
 outcome is a second transaction. Refunds still pending after a crash are resumed by
-``resume_stuck_refunds``.
+``resume_stuck_refunds``. A refund Stripe refuses for good (already refunded there, say)
+ends FAILED: its reserved amount is released, the payment returns to where its other
+refunds leave it, and PAYMENT_REFUND_FAILED tells the order service.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from paysim import metrics
 from paysim.domain import idempotency_keys as keys
 from paysim.domain.events import PaymentEventType
 from paysim.domain.money import Money
-from paysim.domain.payment_state import REFUNDABLE
-from paysim.domain.refunds import status_after_refunds, validate_refund
+from paysim.domain.payment_state import REFUNDABLE, move_payment
+from paysim.domain.refunds import (
+    status_after_failed_refund,
+    status_after_refunds,
+    validate_refund,
+)
 from paysim.domain.status import PaymentStatus, RefundStatus
 from paysim.errors import PermanentError
 from paysim.gateway.stripe_gateway import StripeGateway
 from paysim.services.payment import refund_repository as refund_rows
 from paysim.services.payment import repository as repo
-from paysim.services.payment.payment_errors import stripe_refusals
+from paysim.services.payment.payment_errors import StripeRefusedError, stripe_refusals
 from paysim.services.payment.payment_events import payment_event
 from paysim.services.payment.repository import Payment
 from paysim.services.payment.service import PaymentService
@@ -35,6 +43,21 @@ log = logging.getLogger(__name__)
 
 class NotRefundableError(PermanentError):
     """Only a completed payment can be refunded."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefundOutcome:
+    """A refund request's result: the payment now, and the refund row it made."""
+
+    payment: Payment
+    refund: refund_rows.Refund
+
+
+def refund_fingerprint(amount: Money | None, reason: str | None) -> str:
+    """What a reuse of a refund's request id must repeat (None asks for the rest)."""
+    return keys.request_fingerprint(
+        "refund", {"amountMinor": None if amount is None else amount.minor, "reason": reason}
+    )
 
 
 class PaymentRefunds:
@@ -52,30 +75,46 @@ class PaymentRefunds:
         request_id: str | None = None,
         *,
         announce: bool = True,
-    ) -> Payment:
-        """Refund all or part of a captured payment; idempotent per ``request_id``.
+        fingerprint: str | None = None,
+    ) -> RefundOutcome:
+        """Refund all or part of a captured payment; idempotent per (payment, ``request_id``).
 
         ``announce`` publishes PAYMENT_REFUND_INITIATED; a refund asked for *by* that
-        event (the order service's) is not announced again.
+        event (the order service's) is not announced again. ``fingerprint`` (a client's
+        key) must match the one the request id was first used with. A refund Stripe
+        refuses for good ends FAILED, its amount released (see the outcome's refund).
         """
         request_id = request_id or f"api-{uuid.uuid4()}"
         with self._payments.uow() as uow:
             payment = repo.get(uow.connection, payment_id)
-            existing = refund_rows.by_request(uow.connection, request_id, payment.amount.currency)
+            existing = refund_rows.by_request(
+                uow.connection, payment_id, request_id, payment.amount.currency
+            )
+            if existing is not None and fingerprint is not None:
+                keys.check_fingerprint(request_id, existing.request_fingerprint, fingerprint)
             if existing is not None and existing.status is not RefundStatus.PENDING:
-                return payment
+                return RefundOutcome(payment, existing)
             refund = existing or self._start_refund(
-                uow, payment, amount, reason=reason, request_id=request_id, announce=announce
+                uow,
+                payment,
+                amount,
+                reason=reason,
+                request_id=request_id,
+                announce=announce,
+                fingerprint=fingerprint,
             )
         assert payment.stripe_payment_intent_id is not None
-        with stripe_refusals():
-            done = self._gateway.refund(
-                payment.stripe_payment_intent_id,
-                refund.amount,
-                idempotency_key=keys.refund_key(
-                    payment_id, request_id, namespace=self._payments.namespace
-                ),
-            )
+        try:
+            with stripe_refusals():
+                done = self._gateway.refund(
+                    payment.stripe_payment_intent_id,
+                    refund.amount,
+                    idempotency_key=keys.refund_key(
+                        payment_id, request_id, namespace=self._payments.namespace
+                    ),
+                )
+        except StripeRefusedError as refused:
+            return self._fail_refund(refund, refused)
         return self._finish_refund(refund, done.id)
 
     def _start_refund(
@@ -87,6 +126,7 @@ class PaymentRefunds:
         reason: str | None,
         request_id: str,
         announce: bool,
+        fingerprint: str | None,
     ) -> refund_rows.Refund:
         if payment.status not in REFUNDABLE:
             raise NotRefundableError(
@@ -104,6 +144,7 @@ class PaymentRefunds:
             request_id=request_id,
             amount=to_refund,
             reason=reason,
+            request_fingerprint=fingerprint,
             now=now,
         )
         current = payment
@@ -128,14 +169,24 @@ class PaymentRefunds:
             )
         return refund
 
-    def _finish_refund(self, refund: refund_rows.Refund, stripe_refund_id: str) -> Payment:
+    def _settle_refund(
+        self,
+        refund: refund_rows.Refund,
+        record: Callable[[UnitOfWork, Payment, refund_rows.Refund], RefundOutcome],
+    ) -> RefundOutcome:
+        """Record a refund's outcome once: a concurrent retry that got there first wins."""
         with self._payments.uow() as uow:
             payment = repo.get(uow.connection, refund.payment_id)
             current = refund_rows.by_request(
-                uow.connection, refund.request_id, payment.amount.currency
+                uow.connection, refund.payment_id, refund.request_id, payment.amount.currency
             )
-            if current is None or current.status is not RefundStatus.PENDING:
-                return payment  # finished by a concurrent retry of the same request
+            assert current is not None
+            if current.status is not RefundStatus.PENDING:
+                return RefundOutcome(payment, current)
+            return record(uow, payment, current)
+
+    def _finish_refund(self, refund: refund_rows.Refund, stripe_refund_id: str) -> RefundOutcome:
+        def record(uow: UnitOfWork, payment: Payment, current: refund_rows.Refund) -> RefundOutcome:
             now = self._payments.now()
             refund_rows.finish(
                 uow.connection, refund.id, RefundStatus.SUCCEEDED, stripe_refund_id, now
@@ -160,7 +211,61 @@ class PaymentRefunds:
                     refund_request_id=refund.request_id,
                 )
             )
-            return moved
+            done = replace(
+                current, status=RefundStatus.SUCCEEDED, stripe_refund_id=stripe_refund_id
+            )
+            return RefundOutcome(moved, done)
+
+        return self._settle_refund(refund, record)
+
+    def _fail_refund(
+        self, refund: refund_rows.Refund, refused: StripeRefusedError
+    ) -> RefundOutcome:
+        """Stripe refused for good: the refund is FAILED, its reservation released, the
+        payment back where its other refunds leave it, and the failure published."""
+        reason = str(refused)
+
+        def record(uow: UnitOfWork, payment: Payment, current: refund_rows.Refund) -> RefundOutcome:
+            now = self._payments.now()
+            refund_rows.fail(uow.connection, refund.id, reason, refused.code, now)
+            still_pending = Money(
+                repo.pending_refunds_minor(uow.connection, payment.id), payment.amount.currency
+            )
+            status = status_after_failed_refund(payment.captured, payment.refunded, still_pending)
+            if status is not payment.status:
+                move_payment(payment.status, status)
+            moved = repo.save(
+                uow.connection, payment, replace(payment, status=status), "refund failed", now
+            )
+            uow.outbox.add(
+                payment_event(
+                    moved,
+                    PaymentEventType.PAYMENT_REFUND_FAILED,
+                    previous=payment.status,
+                    refund_amount_minor=refund.amount.minor,
+                    refund_reason=refund.reason,
+                    refund_request_id=refund.request_id,
+                    failure_reason=reason,
+                    error_code=refused.code,
+                )
+            )
+            metrics.REFUNDS_FAILED.labels(refused.code or "unknown").inc()
+            log.warning(
+                "refund %s of paymentId=%s failed for good: %s",
+                refund.request_id,
+                refund.payment_id,
+                reason,
+            )
+            failed = replace(
+                current, status=RefundStatus.FAILED, failure_reason=reason, error_code=refused.code
+            )
+            return RefundOutcome(moved, failed)
+
+        return self._settle_refund(refund, record)
+
+    def refunds_of(self, payment: Payment) -> list[refund_rows.Refund]:
+        with self._payments.uow() as uow:
+            return refund_rows.of_payment(uow.connection, payment.id, payment.amount.currency)
 
     def resume_stuck_refunds(self, older_than: timedelta) -> int:
         """Finish refunds left PENDING by a crash; same request id, so same Stripe key."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from paysim.domain.clock import as_utc
@@ -107,6 +107,7 @@ def insert_payment(
     amount: Money,
     payment_method: PaymentMethod,
     request_key: str | None,
+    request_fingerprint: str | None,
     now: datetime,
 ) -> Payment:
     result = conn.execute(
@@ -121,6 +122,7 @@ def insert_payment(
             captured_minor=0,
             refunded_minor=0,
             request_key=request_key,
+            request_fingerprint=request_fingerprint,
             created_at=now,
             status_changed_at=now,
         )
@@ -149,9 +151,39 @@ def all_payments(conn: Connection, limit: int) -> list[Payment]:
     return [_payment(row) for row in rows]
 
 
-def by_request_key(conn: Connection, request_key: str) -> Payment | None:
-    row = conn.execute(select(payments).where(payments.c.request_key == request_key)).one_or_none()
-    return None if row is None else _payment(row)
+def by_request_key(
+    conn: Connection, user_id: int, request_key: str
+) -> tuple[Payment, str | None] | None:
+    """The user's payment created under ``request_key``, with its request fingerprint."""
+    row = conn.execute(
+        select(payments).where(payments.c.user_id == user_id, payments.c.request_key == request_key)
+    ).one_or_none()
+    return None if row is None else (_payment(row), row.request_fingerprint)
+
+
+CANCELLABLE = frozenset({PaymentStatus.PENDING, PaymentStatus.PROCESSING, PaymentStatus.FAILED})
+"""Statuses a cancel can still move to CANCELLED (the others are captured or final)."""
+
+
+def in_flight(conn: Connection, before: datetime, limit: int) -> list[Payment]:
+    """Payments waiting on Stripe since before ``before``, oldest first: a confirmation
+    whose outcome never came, a cancel asked for and not done, or no PaymentIntent yet."""
+    status = payments.c.status
+    waiting = or_(
+        status == PaymentStatus.PROCESSING.value,
+        and_(status == PaymentStatus.PENDING.value, payments.c.stripe_payment_intent_id.is_(None)),
+        and_(
+            status.in_([s.value for s in CANCELLABLE]),
+            payments.c.cancel_reason.is_not(None),
+        ),
+    )
+    rows = conn.execute(
+        select(payments)
+        .where(waiting, payments.c.status_changed_at < before)
+        .order_by(payments.c.status_changed_at)
+        .limit(limit)
+    )
+    return [_payment(row) for row in rows]
 
 
 def by_intent(conn: Connection, intent_id: str) -> Payment | None:

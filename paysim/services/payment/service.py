@@ -4,7 +4,9 @@ Each operation follows one pattern: check and record intent in a transaction (st
 the events owed, via the outbox), call Stripe outside any transaction with a key derived
 from the operation, then record the outcome in a second transaction. A crash between
 the two leaves the payment in a pending status that a retry of the same operation
-(same key, so no second charge) or Stripe's webhook completes.
+(same key, so no second charge), Stripe's webhook, or the reconciler (which asks Stripe)
+completes. An answer that does not say what Stripe did (a timeout, a 409 "still
+running") leaves the outcome unknown, never failed.
 """
 
 from __future__ import annotations
@@ -25,16 +27,17 @@ from paysim.domain.events import PaymentEventType
 from paysim.domain.money import Money
 from paysim.domain.payment_state import PAYMENT_EVENT_ON_ENTER, apply_payment_event, move_payment
 from paysim.domain.status import PaymentMethod, PaymentStatus
-from paysim.errors import PermanentError
-from paysim.gateway.stripe_gateway import StripeGateway
+from paysim.errors import PermanentError, TransientError
+from paysim.gateway.stripe_gateway import StripeGateway, StripeIntent, StripeUnavailableError
 from paysim.services.payment import repository as repo
 from paysim.services.payment.payment_errors import (
-    PaymentDeclinedError,
+    IntentMovedOnError,
     StripeRefusedError,
     stripe_refusals,
 )
 from paysim.services.payment.payment_events import payment_event
 from paysim.services.payment.repository import Payment
+from paysim.services.payment.stripe_truth import intent_outcome
 from paysim.services.payment.tables import instance
 from paysim.store.transactional_service import TransactionalService
 from paysim.store.unit_of_work import UnitOfWork
@@ -42,8 +45,20 @@ from paysim.store.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 
-class ConfirmationInProgressError(PermanentError):
-    """A confirmation with another payment method is still waiting for Stripe's outcome."""
+class PaymentNotCancellableError(PermanentError):
+    """Stripe refused the cancel: the intent had moved on (captured, most often)."""
+
+
+class IntentNotCreatedError(TransientError):
+    """The payment is recorded, but Stripe did not create its PaymentIntent yet."""
+
+    def __init__(self, payment_id: int, cause: Exception) -> None:
+        super().__init__(
+            f"payment {payment_id} is recorded but Stripe did not create its PaymentIntent "
+            f"({cause}); retry the request with the same Idempotency-Key (or confirm "
+            f"payment {payment_id}) to finish it"
+        )
+        self.payment_id = payment_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +69,18 @@ class CreateIntent:
     order_id: int | None = None
     request_key: str | None = None
 
-
-@dataclass(frozen=True, slots=True)
-class ConfirmResult:
-    payment: Payment
-    declined: PaymentDeclinedError | None = None
+    def fingerprint(self) -> str:
+        """What a reuse of ``request_key`` must repeat to get this payment back."""
+        return keys.request_fingerprint(
+            "create-intent",
+            {
+                "userId": self.user_id,
+                "amountMinor": self.amount.minor,
+                "currency": self.amount.currency,
+                "paymentMethod": self.payment_method.value,
+                "orderId": self.order_id,
+            },
+        )
 
 
 class PaymentService(TransactionalService):
@@ -69,19 +91,18 @@ class PaymentService(TransactionalService):
     ) -> None:
         super().__init__(engine, clock=clock)
         self._gateway = gateway
-        self._namespace: str | None = None
+        # Read now, in a transaction of its own: read lazily it would open a second
+        # transaction inside a caller's (a webhook's), which SQLite makes wait on itself.
+        self.namespace = self._load_namespace()
 
-    @property
-    def namespace(self) -> str:
+    def _load_namespace(self) -> str:
         """This store's prefix for Stripe idempotency keys, created once and kept."""
-        if self._namespace is None:
-            with self.uow() as uow:
-                found = uow.connection.execute(select(instance.c.namespace)).scalar()
-                if found is None:
-                    found = uuid.uuid4().hex[:12]
-                    uow.connection.execute(insert(instance).values(namespace=found))
-            self._namespace = str(found)
-        return self._namespace
+        with self.uow() as uow:
+            found = uow.connection.execute(select(instance.c.namespace)).scalar()
+            if found is None:
+                found = uuid.uuid4().hex[:12]
+                uow.connection.execute(insert(instance).values(namespace=found))
+        return str(found)
 
     def get(self, payment_id: int) -> Payment:
         with self.uow() as uow:
@@ -92,39 +113,66 @@ class PaymentService(TransactionalService):
             return repo.all_payments(uow.connection, limit)
 
     def create_intent(self, cmd: CreateIntent) -> Payment:
+        """A new payment and its PaymentIntent; the same request key (of the same user,
+        with the same parameters) gets the same payment back, finished if it was not."""
+        fingerprint = cmd.fingerprint()
         with self.uow() as uow:
-            if cmd.request_key and (same := repo.by_request_key(uow.connection, cmd.request_key)):
-                return same
-            order_id = _order_id(uow, cmd)
-            payment = repo.insert_payment(
-                uow.connection,
-                order_id=order_id,
-                user_id=cmd.user_id,
-                amount=cmd.amount,
-                payment_method=cmd.payment_method,
-                request_key=cmd.request_key,
-                now=self._clock(),
+            found = (
+                repo.by_request_key(uow.connection, cmd.user_id, cmd.request_key)
+                if cmd.request_key
+                else None
             )
+            if found is not None:
+                payment, first_print = found
+                keys.check_fingerprint(str(cmd.request_key), first_print, fingerprint)
+            else:
+                order_id = _order_id(uow, cmd)
+                payment = repo.insert_payment(
+                    uow.connection,
+                    order_id=order_id,
+                    user_id=cmd.user_id,
+                    amount=cmd.amount,
+                    payment_method=cmd.payment_method,
+                    request_key=cmd.request_key,
+                    request_fingerprint=fingerprint if cmd.request_key else None,
+                    now=self._clock(),
+                )
+        if payment.status is PaymentStatus.PENDING and payment.stripe_payment_intent_id is None:
+            return self.finish_intent(payment)
+        return payment
+
+    def finish_intent(self, payment: Payment) -> Payment:
+        """Create the PaymentIntent of a payment that has none yet.
+
+        The Stripe key is derived from the payment id, so however often this runs (a
+        client's retry, a confirm, the reconciler) Stripe makes one intent. While Stripe
+        is unreachable the payment stays PENDING without one (``IntentNotCreatedError``).
+        """
         try:
             with stripe_refusals():
                 intent = self._gateway.create_intent(
-                    cmd.amount,
+                    payment.amount,
                     idempotency_key=keys.create_intent_key(payment.id, namespace=self.namespace),
-                    metadata={"paymentId": str(payment.id), "orderId": str(order_id)},
+                    metadata={"paymentId": str(payment.id), "orderId": str(payment.order_id)},
                 )
-        except Exception as exc:
-            # No order has heard of this payment yet (nothing was published): close it quietly.
+        except StripeRefusedError as refused:
+            # Stripe will refuse it every time. No order has heard of this payment yet
+            # (nothing was published): close it quietly.
             self.apply_outcome(
                 payment.id,
                 PaymentStatus.CANCELLED,
-                "create-intent failed",
+                "create-intent refused",
                 None,
-                {"cancel_reason": f"intent creation failed: {exc}"},
+                {"cancel_reason": f"intent creation failed: {refused}"},
                 publish=False,
             )
             raise
+        except StripeUnavailableError as unknown:
+            raise IntentNotCreatedError(payment.id, unknown) from unknown
         with self.uow() as uow:
             current = repo.get(uow.connection, payment.id)
+            if current.stripe_payment_intent_id is not None:
+                return current  # finished meanwhile by a concurrent retry
             created = repo.save(
                 uow.connection,
                 current,
@@ -134,98 +182,18 @@ class PaymentService(TransactionalService):
                 "create-intent",
                 self._clock(),
             )
-            uow.outbox.add(payment_event(created, PaymentEventType.PAYMENT_INITIATED))
+            if created.status is PaymentStatus.PENDING:
+                uow.outbox.add(payment_event(created, PaymentEventType.PAYMENT_INITIATED))
         log.info("payment initiated paymentId=%s orderId=%s", created.id, created.order_id)
         return created
-
-    def confirm(self, payment_id: int, payment_method_id: str) -> ConfirmResult:
-        with self.uow() as uow:
-            payment = repo.get(uow.connection, payment_id)
-            if payment.status == PaymentStatus.PROCESSING:
-                # The outcome of the current attempt is unknown: ask again with its key.
-                if payment.payment_method_id != payment_method_id:
-                    raise ConfirmationInProgressError(
-                        f"payment {payment_id} is still confirming attempt {payment.attempts} "
-                        f"with {payment.payment_method_id}; retry with that payment method"
-                    )
-            else:
-                move_payment(payment.status, PaymentStatus.PROCESSING)
-                payment = self._enter_processing(uow, payment, payment_method_id)
-        attempt = payment.attempts
-        assert payment.stripe_payment_intent_id is not None
-        key = keys.confirm_key(payment_id, attempt, namespace=self.namespace)
-        try:
-            with stripe_refusals():
-                intent = self._gateway.confirm(
-                    payment.stripe_payment_intent_id, payment_method_id, idempotency_key=key
-                )
-        except PaymentDeclinedError as declined:
-            failed = self.apply_outcome(
-                payment_id,
-                PaymentStatus.FAILED,
-                "confirm declined",
-                attempt,
-                {
-                    "failure_reason": declined.message,
-                    "error_code": declined.code,
-                    "decline_code": declined.decline_code,
-                },
-            )
-            return ConfirmResult(failed, declined)
-        except StripeRefusedError as refused:
-            self.apply_outcome(
-                payment_id,
-                PaymentStatus.FAILED,
-                "confirm refused",
-                attempt,
-                {"failure_reason": str(refused), "error_code": refused.code},
-            )
-            raise
-        if intent.status == "succeeded":
-            completed = self.apply_outcome(
-                payment_id,
-                PaymentStatus.COMPLETED,
-                "confirm succeeded",
-                attempt,
-                {
-                    "stripe_charge_id": intent.latest_charge,
-                    "captured": Money(intent.amount_received, intent.currency),
-                    "receipt_url": receipt_url(intent.latest_charge),
-                },
-            )
-            return ConfirmResult(completed)
-        # "processing" and friends: Stripe's webhook will tell the outcome.
-        return ConfirmResult(self.get(payment_id))
-
-    def _enter_processing(self, uow: UnitOfWork, payment: Payment, pm: str) -> Payment:
-        if payment.stripe_payment_intent_id is None:
-            raise PermanentError(f"payment {payment.id} has no PaymentIntent to confirm")
-        processing = repo.save(
-            uow.connection,
-            payment,
-            replace(
-                payment,
-                status=PaymentStatus.PROCESSING,
-                attempts=payment.attempts + 1,
-                payment_method_id=pm,
-                failure_reason=None,
-                error_code=None,
-                decline_code=None,
-            ),
-            "confirm",
-            self._clock(),
-        )
-        uow.outbox.add(
-            payment_event(processing, PaymentEventType.PAYMENT_PROCESSING, previous=payment.status)
-        )
-        return processing
 
     def cancel(self, payment_id: int, reason: str) -> Payment:
         with self.uow() as uow:
             payment = repo.get(uow.connection, payment_id)
             move_payment(payment.status, PaymentStatus.CANCELLED)
             # Kept before Stripe is called: its webhook may land first, and then carries
-            # the customer's reason rather than Stripe's generic one.
+            # the customer's reason rather than Stripe's generic one. It also marks the
+            # cancel as asked for, so that the reconciler finishes it if this call dies.
             payment = repo.save(
                 uow.connection,
                 payment,
@@ -234,14 +202,43 @@ class PaymentService(TransactionalService):
                 self._clock(),
             )
         if payment.stripe_payment_intent_id is not None:
-            with stripe_refusals():
-                self._gateway.cancel(
-                    payment.stripe_payment_intent_id,
-                    idempotency_key=keys.cancel_key(payment_id, namespace=self.namespace),
-                )
+            try:
+                with stripe_refusals():
+                    self._gateway.cancel(
+                        payment.stripe_payment_intent_id,
+                        idempotency_key=keys.cancel_key(payment_id, namespace=self.namespace),
+                    )
+            except IntentMovedOnError as refused:
+                # Captured before the cancel came (its answer and webhook lost, say): the
+                # payment takes Stripe's status, and a captured one is refunded instead.
+                truth = self.reconcile(payment_id, "cancel refused: intent moved on")
+                if truth.status is PaymentStatus.CANCELLED:
+                    return truth
+                raise PaymentNotCancellableError(
+                    f"payment {payment_id} cannot be cancelled: {refused}; it is "
+                    f"{truth.status} (a captured payment is refunded, not cancelled)"
+                ) from refused
         return self.apply_outcome(
             payment_id, PaymentStatus.CANCELLED, "cancel", None, {"cancel_reason": reason}
         )
+
+    def reconcile(self, payment_id: int, cause: str) -> Payment:
+        """Ask Stripe for the payment's intent and apply its settled status, if any."""
+        payment = self.get(payment_id)
+        if payment.stripe_payment_intent_id is None:
+            return payment
+        intent = self._gateway.retrieve(payment.stripe_payment_intent_id)
+        return self.apply_intent(payment, intent, cause, None)
+
+    def apply_intent(
+        self, payment: Payment, intent: StripeIntent, cause: str, attempt: int | None
+    ) -> Payment:
+        """Offer what a retrieved (or returned) intent says, if it has settled."""
+        outcome = intent_outcome(intent, payment)
+        if outcome is None:
+            return self.get(payment.id)
+        status, updates = outcome
+        return self.apply_outcome(payment.id, status, cause, attempt, updates)
 
     def apply_outcome(
         self,
@@ -328,7 +325,3 @@ def _order_id(uow: UnitOfWork, cmd: CreateIntent) -> int:
     ):
         repo.own_order(uow.connection, cmd.order_id, cmd.user_id)
     return cmd.order_id
-
-
-def receipt_url(charge_id: str | None) -> str | None:
-    return f"https://pay.stripe.com/receipts/{charge_id}" if charge_id else None

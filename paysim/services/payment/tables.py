@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from paysim.store.audit_trail import transitions_table
@@ -68,9 +69,13 @@ payments = Table(
     Column("error_code", String(64), nullable=True),
     Column("decline_code", String(64), nullable=True),
     Column("cancel_reason", Text, nullable=True),
-    Column("request_key", String(255), nullable=True, unique=True),
+    # The client's Idempotency-Key, scoped to its user, and the fingerprint of the
+    # parameters it was first used with (a reuse with others is refused).
+    Column("request_key", String(255), nullable=True),
+    Column("request_fingerprint", String(64), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("status_changed_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("user_id", "request_key", name="uq_payments_user_request_key"),
     sqlite_autoincrement=True,
 )
 
@@ -79,14 +84,20 @@ refunds = Table(
     metadata,
     Column("id", ROW_ID, primary_key=True, autoincrement=True),
     Column("payment_id", BigInteger, ForeignKey("payments.id"), nullable=False, index=True),
-    # One logical refund, however often it is retried: also Stripe's idempotency key.
-    Column("request_id", String(255), nullable=False, unique=True),
+    # One logical refund of this payment, however often it is retried: also (with the
+    # payment id) Stripe's idempotency key. Scoped per payment: another payment's
+    # request of the same name is another refund.
+    Column("request_id", String(255), nullable=False),
+    Column("request_fingerprint", String(64), nullable=True),
     Column("amount_minor", BigInteger, nullable=False),
     Column("status", String(16), nullable=False),  # a RefundStatus
     Column("reason", Text, nullable=True),
     Column("stripe_refund_id", String(255), nullable=True),
+    Column("failure_reason", Text, nullable=True),
+    Column("error_code", String(64), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("completed_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("payment_id", "request_id", name="uq_refunds_payment_request"),
     sqlite_autoincrement=True,
 )
 

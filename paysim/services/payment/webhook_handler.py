@@ -24,7 +24,8 @@ from paysim.services.payment import repository as repo
 from paysim.services.payment import webhook_repository as webhooks
 from paysim.services.payment.payment_events import payment_event
 from paysim.services.payment.repository import Payment
-from paysim.services.payment.service import PaymentService, receipt_url
+from paysim.services.payment.service import PaymentService
+from paysim.services.payment.stripe_truth import receipt_url
 
 log = logging.getLogger(__name__)
 
