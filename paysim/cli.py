@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -53,6 +54,15 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> 
 def _fail(exc: PaysimError) -> typer.Exit:
     err_console.print(f"[bold red]error:[/] {exc}")
     return typer.Exit(code=1)
+
+
+def _show(data: Mapping[str, object], as_json: bool) -> None:
+    """``data`` as one JSON object, or as aligned ``key value`` lines for a person."""
+    if as_json:
+        print(json.dumps(data))
+        return
+    for key, value in data.items():
+        console.print(f"{key:<18} {value}")
 
 
 @infra_app.command("up")
@@ -107,11 +117,7 @@ def infra_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
         "stripe_api_base": st.endpoints.stripe_api_base if st.endpoints else None,
         "pids": st.pids,
     }
-    if as_json:
-        print(json.dumps(data))
-        return
-    for key, value in data.items():
-        console.print(f"{key:<18} {value}")
+    _show(data, as_json)
 
 
 @app.command("up")
@@ -132,11 +138,7 @@ def stack_up(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         "stripe_api_base": endpoints.stripe_api_base,
         **urls.model_dump(),
     }
-    if as_json:
-        print(json.dumps(data))
-        return
-    for key, value in data.items():
-        console.print(f"{key:<18} {value}")
+    _show(data, as_json)
 
 
 @app.command("down")

@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,9 +20,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from paysim.bootstrap.common import ServiceProcess
 from paysim.bus.reader import Record, wait_for_records
+from paysim.config import Settings
 from paysim.domain.events import AnyEvent
 from paysim.infra import processes
+from paysim.infra.service_launcher import ServiceUrls
 from paysim.observe.lag import consumer_lag
+from paysim.store.database import sqlite_url
 
 TIMEOUT = httpx.Timeout(20.0)
 
@@ -88,6 +92,31 @@ def wait_for_order(api: str, order_id: int, status: str, timeout_s: float = 30.0
     raise AssertionError(f"order {order_id} is {seen}, not {status}, after {timeout_s}s")
 
 
+def awaiting_payment(services: ServiceUrls) -> Any:
+    """A created payment, once the order service holds its order (PAYMENT_PENDING)."""
+    payment = create_intent(services.payment_api)
+    wait_for_order(services.order_api, payment["orderId"], "PAYMENT_PENDING")
+    return payment
+
+
+def placed(services: ServiceUrls, amount: str = "25.99") -> Any:
+    """A paid checkout, once its order is placed (PENDING, waiting on the restaurant)."""
+    payment = paid(services.payment_api, amount)
+    wait_for_order(services.order_api, payment["orderId"], "PENDING")
+    return payment
+
+
+def add_fault(order_api: str, order_id: int, point: str, mode: str, **rule: Any) -> httpx.Response:
+    """Arm a fault of the order service for one order (``POST /_faults``)."""
+    return post(order_api, "/_faults", {"point": point, "mode": mode, "orderId": order_id, **rule})
+
+
+def compensation_reasons(order_api: str, order_id: int) -> list[str]:
+    """Why the saga compensated the order, once per compensation it issued."""
+    compensations = httpx.get(f"{order_api}/api/compensations", timeout=TIMEOUT).json()
+    return [c["reason"] for c in compensations if c["orderId"] == order_id]
+
+
 def events_of_order(
     bootstrap: str, topic: str, order_id: int, count: int = 1, timeout_s: float = 20.0
 ) -> list[AnyEvent]:
@@ -148,6 +177,26 @@ def running(process: ServiceProcess) -> Iterator[TestClient]:
     finally:
         stop.set()
         process.shutdown(threads)
+
+
+@contextmanager
+def in_process(
+    build_process: Callable[..., ServiceProcess],
+    topics: Iterable[str],
+    settings: Settings,
+    bootstrap_servers: str,
+    db_path: Path,
+) -> Iterator[TestClient]:
+    """A consumer service ``running`` in-process on its own database, under a consumer
+    group of its own positioned at the end of ``topics`` first: it handles only what is
+    published from now on, and the session's services never see its group."""
+    group = f"{db_path.stem}-test-{uuid.uuid4().hex[:10]}"
+    start_at_end(bootstrap_servers, group, topics)
+    process = build_process(
+        settings, bootstrap_servers=bootstrap_servers, db_url=sqlite_url(db_path), group=group
+    )
+    with running(process) as client:
+        yield client
 
 
 def poll(check: Callable[[], Any], what: str, timeout_s: float = 30.0) -> Any:

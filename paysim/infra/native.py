@@ -19,8 +19,7 @@ log = logging.getLogger(__name__)
 
 def start(settings: Settings, run_dir: Path) -> StackState:
     """Start both parts and wait until each answers; stop what started if one fails."""
-    started: list[processes.ProcessHandle] = []
-    try:
+    with processes.all_or_none() as started:
         kafka, kafka_port = start_kafka(settings, run_dir)
         started.append(kafka)
         mock, mock_port = start_stripe_mock(settings, run_dir)
@@ -39,10 +38,6 @@ def start(settings: Settings, run_dir: Path) -> StackState:
             timeout_s=settings.start_timeout_s,
             process=kafka,
         )
-    except BaseException:
-        for handle in started:
-            processes.stop(handle)
-        raise
     return StackState(
         endpoints=Endpoints(
             backend="native", bootstrap_servers=bootstrap, stripe_api_base=api_base

@@ -13,7 +13,8 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,19 @@ def stop(handle: ProcessHandle, timeout_s: float = 15.0) -> None:
             psutil.Process(handle.pid).wait(timeout=5)
         except (ProcessLookupError, psutil.NoSuchProcess):
             pass
+
+
+@contextmanager
+def all_or_none() -> Iterator[list[ProcessHandle]]:
+    """A list to add each process to as it is started; if the block fails, every process
+    in it is stopped, so a stack that could not start whole is not left half running."""
+    started: list[ProcessHandle] = []
+    try:
+        yield started
+    except BaseException:
+        for handle in started:
+            stop(handle)
+        raise
 
 
 def free_port() -> int:

@@ -211,8 +211,7 @@ def up(
             {spec.url_key: f"http://127.0.0.1:{processes.free_port()}" for spec in SPECS}
             | {"admin_token": stack.admin_token}
         )
-        started: list[ProcessHandle] = []
-        try:
+        with processes.all_or_none() as started:
             for spec in SPECS:
                 started.append(_spawn(settings, spec.name, spec.args(endpoints, urls), env, stack))
             for spec, handle in zip(SPECS, started, strict=True):
@@ -222,10 +221,6 @@ def up(
                     timeout_s=settings.start_timeout_s,
                     process=handle,
                 )
-        except BaseException:
-            for handle in started:
-                processes.stop(handle)
-            raise
         current = ServicesState(endpoints=endpoints, urls=urls, processes=started)
         _state_path(settings).write_text(current.model_dump_json(indent=2))
         return urls

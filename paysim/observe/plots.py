@@ -10,15 +10,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-
-def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
-    if ax is not None:
-        figure = ax.get_figure(root=True)
-        if not isinstance(figure, Figure):
-            raise ValueError("the axes belong to no figure")
-        return figure, ax
-    figure = Figure(figsize=size, layout="constrained")
-    return figure, figure.add_subplot()
+from paysim.observe.figures import figure_and_axes
 
 
 def event_rates(frame: pd.DataFrame, bucket: str = "1s") -> pd.DataFrame:
@@ -40,7 +32,7 @@ def rates_plot(frame: pd.DataFrame, *, bucket: str = "1s", ax: Axes | None = Non
     rates = event_rates(frame, bucket)
     if rates.empty:
         raise ValueError("no events to plot")
-    figure, ax = _axes(ax, (11, 4))
+    figure, ax = figure_and_axes(ax, (11, 4))
     seconds = pd.Timedelta(bucket).total_seconds()
     for event_type in rates.columns:
         ax.step(rates.index, rates[event_type] / seconds, where="post", label=str(event_type))
@@ -55,7 +47,7 @@ def lag_plot(lag: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
     """Lag per (group, topic, partition) as horizontal bars, from ``lag_frame``."""
     if lag.empty:
         raise ValueError("no lag to plot")
-    figure, ax = _axes(ax, (9, 1 + 0.3 * len(lag)))
+    figure, ax = figure_and_axes(ax, (9, 1 + 0.3 * len(lag)))
     names = [
         f"{g} {t}[{p}]"
         for g, t, p in zip(lag["group"], lag["topic"], lag["partition"], strict=True)

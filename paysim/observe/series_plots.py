@@ -14,18 +14,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from paysim.observe.figures import figure_and_axes
+
 Span = tuple[pd.Timestamp, pd.Timestamp, str]
 """A shaded interval of a plot: (start, end, label), e.g. when a consumer was stopped."""
-
-
-def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
-    if ax is not None:
-        figure = ax.get_figure(root=True)
-        if not isinstance(figure, Figure):
-            raise ValueError("the axes belong to no figure")
-        return figure, ax
-    figure = Figure(figsize=size, layout="constrained")
-    return figure, figure.add_subplot()
 
 
 def _seconds(times: Iterable[pd.Timestamp], since: pd.Timestamp) -> list[float]:
@@ -48,7 +40,7 @@ def series_plot(
     are zero throughout are left out, so a busy counter with many label values stays
     readable.
     """
-    figure, ax = _axes(ax, (9, 3.2))
+    figure, ax = figure_and_axes(ax, (9, 3.2))
     if series.empty:
         ax.text(0.5, 0.5, "no samples", ha="center", va="center", transform=ax.transAxes)
         return figure

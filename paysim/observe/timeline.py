@@ -1,9 +1,8 @@
 """One order's saga drawn as a timeline: a lane per service, a mark per event.
 
 Input is a frame from ``paysim.observe.frames`` (``audit_trail`` for one order). The
-figure is built with ``matplotlib.figure.Figure`` directly, not through pyplot: no
-backend is chosen, no global state is touched, and it renders the same headless (CI,
-``savefig``) as in a notebook, which displays a returned Figure by itself.
+figure is built without pyplot (see ``figures``), so it renders the same headless as in
+a notebook.
 """
 
 from __future__ import annotations
@@ -11,6 +10,8 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from paysim.observe.figures import figure_and_axes
 
 UNKNOWN_SOURCE = "(undecodable)"
 """The lane of records that did not decode, so they are seen rather than dropped."""
@@ -43,11 +44,7 @@ def saga_timeline(
     elapsed_ms = (times - times.iloc[0]).dt.total_seconds() * 1000
     labels = data["eventType"].fillna("?").astype(str)
 
-    if ax is None:
-        figure = Figure(figsize=(11, 1.6 + LANE_HEIGHT_IN * len(names)), layout="constrained")
-        ax = figure.add_subplot()
-    else:
-        figure = _root_figure(ax)
+    figure, ax = figure_and_axes(ax, (11, 1.6 + LANE_HEIGHT_IN * len(names)))
 
     for name, lane in lane_of.items():
         mine = sources == name
@@ -75,11 +72,4 @@ def saga_timeline(
         ax.set_title(title)
     elif "orderId" in data and data["orderId"].notna().any():
         ax.set_title(f"order {data['orderId'].dropna().iloc[0]}")
-    return figure
-
-
-def _root_figure(ax: Axes) -> Figure:
-    figure = ax.get_figure(root=True)
-    if not isinstance(figure, Figure):
-        raise ValueError("the axes belong to no figure")
     return figure

@@ -17,7 +17,16 @@ from paysim.config import Settings
 from paysim.infra import service_launcher
 from paysim.infra.service_launcher import ServiceUrls
 from tests.conftest import SERVICE_ENV
-from tests.support import confirm, create_intent, order_of, paid, poll, post, wait_for_order
+from tests.support import (
+    add_fault,
+    awaiting_payment,
+    confirm,
+    create_intent,
+    order_of,
+    paid,
+    poll,
+    wait_for_order,
+)
 
 
 def test_a_poison_record_is_dead_lettered_and_the_partition_keeps_flowing(
@@ -55,14 +64,9 @@ def test_a_poison_record_is_dead_lettered_and_the_partition_keeps_flowing(
 def test_a_handler_that_fails_twice_then_succeeds_is_retried_in_place(
     services: ServiceUrls, bootstrap_servers: str
 ) -> None:
-    payment = create_intent(services.payment_api)
+    payment = awaiting_payment(services)
     order_id = payment["orderId"]
-    wait_for_order(services.order_api, order_id, "PAYMENT_PENDING")
-    rule = post(
-        services.order_api,
-        "/_faults",
-        {"point": "handle", "mode": "transient", "orderId": order_id, "times": 2},
-    )
+    rule = add_fault(services.order_api, order_id, "handle", "transient", times=2)
     assert rule.status_code == 201
 
     assert confirm(services.payment_api, payment["paymentId"], "pm_card_visa").status_code == 200
@@ -125,14 +129,9 @@ def _placed(order: dict[str, Any] | None) -> list[dict[str, Any]] | None:
 def test_a_handler_that_always_fails_is_dead_lettered_and_replayed_once_fixed(
     services: ServiceUrls, bootstrap_servers: str
 ) -> None:
-    payment = create_intent(services.payment_api)
+    payment = awaiting_payment(services)
     order_id = payment["orderId"]
-    wait_for_order(services.order_api, order_id, "PAYMENT_PENDING")
-    post(
-        services.order_api,
-        "/_faults",
-        {"point": "handle", "mode": "transient", "orderId": order_id},
-    )
+    add_fault(services.order_api, order_id, "handle", "transient")
     assert confirm(services.payment_api, payment["paymentId"], "pm_card_visa").status_code == 200
     # PROCESSING and COMPLETED fail every attempt and are parked; the order stays behind.
     parked = wait_for_records(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from typing import Any
 
 import httpx
 
@@ -14,28 +13,20 @@ from paysim.domain.events import OrderEventType, PaymentEvent, PaymentEventType
 from paysim.infra.service_launcher import ServiceUrls
 from paysim.stripe_emulator.client import EmulatorAdmin
 from tests.support import (
+    add_fault,
+    awaiting_payment,
+    compensation_reasons,
     confirm,
     create_intent,
     events_of_order,
     order_of,
     paid,
+    placed,
     poll,
     post,
     wait_for_order,
     wait_for_payment,
 )
-
-
-def _placed(services: ServiceUrls, amount: str) -> Any:
-    """A paid checkout, once its order is placed (PENDING, waiting on the restaurant)."""
-    payment = paid(services.payment_api, amount)
-    wait_for_order(services.order_api, payment["orderId"], "PENDING")
-    return payment
-
-
-def _compensation_reasons(order_api: str, order_id: int) -> list[str]:
-    compensations = httpx.get(f"{order_api}/api/compensations", timeout=10).json()
-    return [c["reason"] for c in compensations if c["orderId"] == order_id]
 
 
 def test_payment_completed_places_the_order_and_publishes_order_created(
@@ -65,9 +56,8 @@ def test_decline_then_successful_retry_places_the_order(services: ServiceUrls) -
 def test_cancel_after_payment_ends_refunded_with_the_refund_at_stripe(
     services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str
 ) -> None:
-    payment = paid(services.payment_api, "18.40")
+    payment = placed(services, "18.40")
     order_id = payment["orderId"]
-    wait_for_order(services.order_api, order_id, "PENDING")
     cancelled = post(services.order_api, f"/api/orders/{order_id}/cancel", {"reason": "too slow"})
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "CANCELLING"
@@ -79,9 +69,8 @@ def test_cancel_after_payment_ends_refunded_with_the_refund_at_stripe(
 
 
 def test_cancel_before_payment_cancels_the_payment(services: ServiceUrls) -> None:
-    payment = create_intent(services.payment_api)
+    payment = awaiting_payment(services)
     order_id = payment["orderId"]
-    wait_for_order(services.order_api, order_id, "PAYMENT_PENDING")
     response = post(services.order_api, f"/api/orders/{order_id}/cancel", {"reason": "oops"})
     assert response.json()["status"] == "CANCELLED"
     wait_for_payment(services.payment_api, payment["paymentId"], "CANCELLED")
@@ -91,9 +80,8 @@ def test_cancel_before_payment_cancels_the_payment(services: ServiceUrls) -> Non
 def test_restaurant_rejection_is_compensated_by_a_refund(
     services: ServiceUrls, emulator: EmulatorAdmin
 ) -> None:
-    payment = paid(services.payment_api)
+    payment = placed(services)
     order_id = payment["orderId"]
-    wait_for_order(services.order_api, order_id, "PENDING")
     rejected = post(
         services.order_api, f"/api/orders/{order_id}/reject", {"reason": "out of dough"}
     )
@@ -101,36 +89,26 @@ def test_restaurant_rejection_is_compensated_by_a_refund(
     wait_for_order(services.order_api, order_id, "REFUNDED")
     wait_for_payment(services.payment_api, payment["paymentId"], "REFUNDED")
     assert len(emulator.ledger().refunds_for(payment["stripePaymentIntentId"])) == 1
-    compensations = httpx.get(f"{services.order_api}/api/compensations", timeout=10).json()
-    assert any(
-        c["orderId"] == order_id and c["reason"] == "restaurant_rejected" for c in compensations
-    ), compensations
+    assert "restaurant_rejected" in compensation_reasons(services.order_api, order_id)
 
 
 def test_an_order_that_cannot_be_placed_after_payment_is_refunded(services: ServiceUrls) -> None:
-    payment = create_intent(services.payment_api)
+    payment = awaiting_payment(services)
     order_id = payment["orderId"]
-    wait_for_order(services.order_api, order_id, "PAYMENT_PENDING")
-    rule = post(
-        services.order_api,
-        "/_faults",
-        {"point": "place-order", "mode": "permanent", "orderId": order_id},
-    )
+    rule = add_fault(services.order_api, order_id, "place-order", "permanent")
     assert rule.status_code == 201
     assert confirm(services.payment_api, payment["paymentId"], "pm_card_visa").status_code == 200
     order = wait_for_order(services.order_api, order_id, "REFUNDED")
     assert "could not be placed" in (order["reason"] or "")
     wait_for_payment(services.payment_api, payment["paymentId"], "REFUNDED")
-    compensations = httpx.get(f"{services.order_api}/api/compensations", timeout=10).json()
-    assert [c["reason"] for c in compensations if c["orderId"] == order_id] == ["order_not_placed"]
+    assert compensation_reasons(services.order_api, order_id) == ["order_not_placed"]
 
 
 def test_a_duplicate_payment_completed_straight_into_kafka_is_applied_once(
     services: ServiceUrls, bootstrap_servers: str
 ) -> None:
-    payment = paid(services.payment_api)
+    payment = placed(services)
     order_id = payment["orderId"]
-    wait_for_order(services.order_api, order_id, "PENDING")
     [original] = [
         e
         for e in events_of_order(bootstrap_servers, "payment-events", order_id, count=3)
@@ -162,16 +140,13 @@ def test_a_payment_stuck_pending_past_its_deadline_is_cancelled(services: Servic
     # No confirm ever comes: the saga's deadline (8 s in tests) cancels the payment.
     wait_for_order(services.order_api, order_id, "CANCELLED", timeout_s=40)
     wait_for_payment(services.payment_api, payment["paymentId"], "CANCELLED")
-    compensations = httpx.get(f"{services.order_api}/api/compensations", timeout=10).json()
-    assert any(
-        c["orderId"] == order_id and c["reason"] == "payment_deadline" for c in compensations
-    ), compensations
+    assert "payment_deadline" in compensation_reasons(services.order_api, order_id)
 
 
 def test_a_paid_order_the_restaurant_never_accepts_is_rejected_and_refunded(
     services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str
 ) -> None:
-    payment = _placed(services, "27.30")
+    payment = placed(services, "27.30")
     order_id = payment["orderId"]
     # The restaurant never answers: past its deadline (20 s in tests) the order is
     # rejected on its behalf and the money goes back.
@@ -181,7 +156,7 @@ def test_a_paid_order_the_restaurant_never_accepts_is_rejected_and_refunded(
     wait_for_payment(services.payment_api, payment["paymentId"], "REFUNDED")
     [refund] = emulator.ledger().refunds_for(payment["stripePaymentIntentId"])
     assert (refund.amount, refund.status) == (2730, "succeeded")
-    assert _compensation_reasons(services.order_api, order_id) == ["restaurant_deadline"]
+    assert compensation_reasons(services.order_api, order_id) == ["restaurant_deadline"]
     # Rejected like a restaurant's own rejection: the courier is told to stand down.
     [cancelled] = events_of_order(bootstrap_servers, "order-cancelled", order_id)
     assert cancelled.event_type is OrderEventType.ORDER_CANCELLED
@@ -190,7 +165,7 @@ def test_a_paid_order_the_restaurant_never_accepts_is_rejected_and_refunded(
 def test_a_full_refund_through_the_payment_api_cancels_the_order_and_its_courier(
     services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str
 ) -> None:
-    payment = _placed(services, "16.80")
+    payment = placed(services, "16.80")
     order_id = payment["orderId"]
     assert post(services.order_api, f"/api/orders/{order_id}/confirm", {}).status_code == 200
     delivery_url = f"{services.delivery_api}/api/deliveries/{order_id}"
@@ -222,9 +197,8 @@ def test_a_full_refund_through_the_payment_api_cancels_the_order_and_its_courier
 def test_the_happy_path_ends_delivered_with_every_milestone_in_order(
     services: ServiceUrls, bootstrap_servers: str
 ) -> None:
-    payment = paid(services.payment_api, "31.50")
+    payment = placed(services, "31.50")
     order_id = payment["orderId"]
-    wait_for_order(services.order_api, order_id, "PENDING")
     for move in ("confirm", "preparing", "ready-for-pickup"):
         assert post(services.order_api, f"/api/orders/{order_id}/{move}", {}).status_code == 200
     wait_for_order(services.order_api, order_id, "DELIVERED")

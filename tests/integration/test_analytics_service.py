@@ -8,7 +8,6 @@ the end of ``payment-events`` first, so the summary counts exactly this test's e
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,23 +20,15 @@ from paysim.bus.producer import EventProducer
 from paysim.config import Settings
 from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.services.analytics.payment_consumer import TOPICS
-from paysim.store.database import sqlite_url
-from tests.support import poll, running, start_at_end
+from tests.support import in_process, poll
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def api(stack_settings: Settings, bootstrap_servers: str, tmp_path: Path) -> Iterator[TestClient]:
-    group = f"analytics-test-{uuid.uuid4().hex[:10]}"
-    start_at_end(bootstrap_servers, group, TOPICS)
-    process = build_process(
-        stack_settings,
-        bootstrap_servers=bootstrap_servers,
-        db_url=sqlite_url(tmp_path / "analytics.db"),
-        group=group,
-    )
-    with running(process) as client:
+    db_path = tmp_path / "analytics.db"
+    with in_process(build_process, TOPICS, stack_settings, bootstrap_servers, db_path) as client:
         yield client
 
 

@@ -31,6 +31,15 @@ def _put(bootstrap_servers: str, topic: str, counts: dict[int, int]) -> None:
     assert producer.flush(30) == 0
 
 
+def _filled_topic(bootstrap_servers: str, counts: dict[int, int]) -> str:
+    """A topic of the test's own, one partition per key of ``counts``, each holding that
+    many records."""
+    topic = f"paysim-test-lag-{uuid.uuid4().hex[:10]}"
+    ensure_topics(bootstrap_servers, [Topic(topic, "payment", partitions=len(counts))])
+    _put(bootstrap_servers, topic, counts)
+    return topic
+
+
 @pytest.fixture
 def group_consumer(bootstrap_servers: str) -> Iterator[tuple[str, Consumer]]:
     group = f"paysim-test-lag-{uuid.uuid4().hex[:10]}"
@@ -85,9 +94,7 @@ def test_lag_is_what_the_group_left_and_follows_production_and_consumption(
     bootstrap_servers: str, group_consumer: tuple[str, Consumer]
 ) -> None:
     group, consumer = group_consumer
-    topic = f"paysim-test-lag-{uuid.uuid4().hex[:10]}"
-    ensure_topics(bootstrap_servers, [Topic(topic, "payment", partitions=3)])
-    _put(bootstrap_servers, topic, {0: 10, 1: 6, 2: 3})
+    topic = _filled_topic(bootstrap_servers, {0: 10, 1: 6, 2: 3})
 
     # Partition 0 read in part, 1 read to the end, 2 not read at all (no commit yet).
     _consume_and_commit(consumer, topic, {0: 4, 1: 6})
@@ -106,9 +113,7 @@ def test_lag_is_what_the_group_left_and_follows_production_and_consumption(
 
 
 def test_named_topics_count_in_full_before_the_first_commit(bootstrap_servers: str) -> None:
-    topic = f"paysim-test-lag-{uuid.uuid4().hex[:10]}"
-    ensure_topics(bootstrap_servers, [Topic(topic, "payment", partitions=2)])
-    _put(bootstrap_servers, topic, {0: 2, 1: 1})
+    topic = _filled_topic(bootstrap_servers, {0: 2, 1: 1})
     group = f"paysim-test-lag-never-{uuid.uuid4().hex[:10]}"
 
     expected = [
@@ -120,9 +125,7 @@ def test_named_topics_count_in_full_before_the_first_commit(bootstrap_servers: s
 
 
 def test_a_named_topic_counts_in_full_before_the_first_commit(bootstrap_servers: str) -> None:
-    topic = f"paysim-test-lag-{uuid.uuid4().hex[:10]}"
-    ensure_topics(bootstrap_servers, [Topic(topic, "payment", partitions=2)])
-    _put(bootstrap_servers, topic, {0: 2, 1: 1})
+    topic = _filled_topic(bootstrap_servers, {0: 2, 1: 1})
     group = f"paysim-test-lag-new-{uuid.uuid4().hex[:10]}"
     _until(
         lambda: [
@@ -142,9 +145,7 @@ def test_export_and_worker_set_the_lag_gauge(
     bootstrap_servers: str, group_consumer: tuple[str, Consumer]
 ) -> None:
     group, consumer = group_consumer
-    topic = f"paysim-test-lag-{uuid.uuid4().hex[:10]}"
-    ensure_topics(bootstrap_servers, [Topic(topic, "payment", partitions=1)])
-    _put(bootstrap_servers, topic, {0: 7})
+    topic = _filled_topic(bootstrap_servers, {0: 7})
     _consume_and_commit(consumer, topic, {0: 2})
 
     export_lag(bootstrap_servers, [group])

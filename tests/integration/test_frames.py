@@ -19,16 +19,15 @@ from paysim.bus.reader import wait_for_records
 from paysim.codec import encode_event
 from paysim.domain.events import (
     AnyEvent,
-    DeliveryEvent,
     DeliveryEventType,
     OrderEvent,
     OrderEventType,
-    PaymentEvent,
     PaymentEventType,
 )
 from paysim.domain.status import PaymentStatus
 from paysim.observe.frames import LEADING_COLUMNS, OWN_TOPICS, audit_trail, topic_frame
 from paysim.topics import Topic, destinations
+from tests.builders import make_event
 
 pytestmark = pytest.mark.integration
 
@@ -53,9 +52,9 @@ def test_topic_frame_has_one_row_per_record_and_an_error_row_for_poison(
     ensure_topics(bootstrap_servers, [Topic(topic, "payment")])
     mine, other = _order_id(), _order_id()
     events: list[AnyEvent] = [
-        PaymentEvent(
-            event_type=PaymentEventType.PAYMENT_COMPLETED,
-            order_id=mine,
+        make_event(
+            PaymentEventType.PAYMENT_COMPLETED,
+            mine,
             payment_id=mine + 1,
             amount_minor=2599,
             currency="usd",
@@ -64,9 +63,9 @@ def test_topic_frame_has_one_row_per_record_and_an_error_row_for_poison(
             stripe_payment_intent_id="pi_123",
             timestamp=T0,
         ),
-        PaymentEvent(
-            event_type=PaymentEventType.PAYMENT_INITIATED,
-            order_id=other,
+        make_event(
+            PaymentEventType.PAYMENT_INITIATED,
+            other,
             amount_minor=1000,
             currency="jpy",
             timestamp=T0,
@@ -115,29 +114,23 @@ def test_audit_trail_is_one_orders_events_across_families_by_time(
     at = [T0 + timedelta(milliseconds=ms) for ms in (0, 30, 60, 90, 120)]
     # Published out of time order, on purpose: the trail sorts by event time.
     events: list[AnyEvent] = [
-        DeliveryEvent(
-            event_type=DeliveryEventType.DELIVERY_IN_TRANSIT, order_id=order_id, timestamp=at[4]
-        ),
-        PaymentEvent(
-            event_type=PaymentEventType.PAYMENT_INITIATED,
-            order_id=order_id,
+        make_event(DeliveryEventType.DELIVERY_IN_TRANSIT, order_id, timestamp=at[4]),
+        make_event(
+            PaymentEventType.PAYMENT_INITIATED,
+            order_id,
             amount_minor=1250,
             currency="eur",
             timestamp=at[0],
         ),
-        OrderEvent(
-            event_type=OrderEventType.ORDER_PREPARING,
-            order_id=order_id,
+        make_event(
+            OrderEventType.ORDER_PREPARING,
+            order_id,
             total_amount_minor=1250,
             currency="eur",
             timestamp=at[1],
         ),
-        PaymentEvent(
-            event_type=PaymentEventType.PAYMENT_PROCESSING, order_id=order_id, timestamp=at[2]
-        ),
-        DeliveryEvent(
-            event_type=DeliveryEventType.DELIVERY_PICKED_UP, order_id=order_id, timestamp=at[3]
-        ),
+        make_event(PaymentEventType.PAYMENT_PROCESSING, order_id, timestamp=at[2]),
+        make_event(DeliveryEventType.DELIVERY_PICKED_UP, order_id, timestamp=at[3]),
     ]
     producer = EventProducer(bootstrap_servers)
     for event in events:

@@ -8,7 +8,6 @@ the end of its topics first (see ``test_delivery_service``).
 from __future__ import annotations
 
 import random
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,16 +21,14 @@ from paysim.bus.producer import EventProducer
 from paysim.config import Settings
 from paysim.domain.events import (
     AnyEvent,
-    DeliveryEvent,
     DeliveryEventType,
-    OrderEvent,
     OrderEventType,
     PaymentEvent,
     PaymentEventType,
 )
 from paysim.services.notification.event_consumer import TOPICS
-from paysim.store.database import sqlite_url
-from tests.support import poll, running, start_at_end
+from tests.builders import make_event
+from tests.support import in_process, poll
 
 pytestmark = pytest.mark.integration
 
@@ -40,15 +37,8 @@ USER = 4242
 
 @pytest.fixture
 def api(stack_settings: Settings, bootstrap_servers: str, tmp_path: Path) -> Iterator[TestClient]:
-    group = f"notification-test-{uuid.uuid4().hex[:10]}"
-    start_at_end(bootstrap_servers, group, TOPICS)
-    process = build_process(
-        stack_settings,
-        bootstrap_servers=bootstrap_servers,
-        db_url=sqlite_url(tmp_path / "notification.db"),
-        group=group,
-    )
-    with running(process) as client:
+    db_path = tmp_path / "notification.db"
+    with in_process(build_process, TOPICS, stack_settings, bootstrap_servers, db_path) as client:
         yield client
 
 
@@ -80,8 +70,9 @@ def _sent(api: TestClient, order_id: int, count: int) -> list[dict[str, Any]]:
 def _payment(event_type: PaymentEventType, order_id: int, **fields: Any) -> PaymentEvent:
     # paymentId = orderId: far above any real payment's id, so that a live order service
     # (the session's ``services``) asking to refund it cannot touch a real payment.
-    base = {"event_type": event_type, "order_id": order_id, "user_id": USER, "payment_id": order_id}
-    return PaymentEvent.model_validate({**base, "currency": "usd", **fields})
+    return make_event(
+        event_type, order_id, user_id=USER, payment_id=order_id, currency="usd", **fields
+    )
 
 
 def test_payment_notifications_are_recorded_once_with_exact_texts(
@@ -136,12 +127,10 @@ def test_order_milestones_reach_the_customer_learned_from_the_payment(
     _publish(producer, _payment(PaymentEventType.PAYMENT_COMPLETED, order_id, amount_minor=500))
     _sent(api, order_id, count=3)  # the customer is known from here on
     milestones: list[AnyEvent] = [
-        OrderEvent(event_type=OrderEventType.ORDER_CONFIRMED, order_id=order_id, user_id=USER),
-        DeliveryEvent(
-            event_type=DeliveryEventType.DELIVERY_ASSIGNED, order_id=order_id, agent_id="agent-007"
-        ),
-        OrderEvent(event_type=OrderEventType.ORDER_OUT_FOR_DELIVERY, order_id=order_id),
-        OrderEvent(event_type=OrderEventType.ORDER_DELIVERED, order_id=order_id),
+        make_event(OrderEventType.ORDER_CONFIRMED, order_id, user_id=USER),
+        make_event(DeliveryEventType.DELIVERY_ASSIGNED, order_id, agent_id="agent-007"),
+        make_event(OrderEventType.ORDER_OUT_FOR_DELIVERY, order_id),
+        make_event(OrderEventType.ORDER_DELIVERED, order_id),
     ]
     _publish(producer, *milestones)
     sent = _sent(api, order_id, count=3 + 1 + 1 + 2 + 1)

@@ -32,26 +32,17 @@ from paysim.bus.reader import read_records, wait_for_records
 from paysim.cli import app
 from paysim.codec import encode_event
 from paysim.config import Settings
-from paysim.domain.events import PaymentEvent, PaymentEventType, utc_now
+from paysim.domain.events import PaymentEvent, utc_now
 from paysim.store import create_engine_for, create_schema, sqlite_url
 from paysim.store.outbox import Outbox, ParkedRow, record_headers
 from paysim.store.schema import outbox
 from paysim.topics import Topic
+from tests.builders import payment_cancelled
 
 pytestmark = pytest.mark.integration
 
 OVERSIZED = 1_200_000  # the broker's default message.max.bytes is 1,048,588
 _T = TypeVar("_T")
-
-
-def payment_event(order_id: int) -> PaymentEvent:
-    return PaymentEvent(
-        event_type=PaymentEventType.PAYMENT_CANCELLED,
-        order_id=order_id,
-        payment_id=order_id,
-        amount_minor=1999,
-        currency="usd",
-    )
 
 
 def owe(engine: Engine, topic: str, event: PaymentEvent, padding: int = 0) -> None:
@@ -155,7 +146,7 @@ def test_an_oversized_row_is_parked_and_the_rows_behind_it_are_published(
     bootstrap_servers: str, engine: Engine, topic: str, run_settings: Settings
 ) -> None:
     order, other = random.randint(10**11, 10**12), random.randint(10**11, 10**12)
-    big, same_key, other_key = payment_event(order), payment_event(order), payment_event(other)
+    big, same_key, other_key = (payment_cancelled(o) for o in (order, order, other))
     counted = parked_total()
     owe(engine, topic, big, padding=OVERSIZED)
     owe(engine, topic, same_key)

@@ -2,7 +2,7 @@
 
 A SQLite temp file, and PostgreSQL too when ``PAYSIM_TEST_POSTGRES_URL`` is set (the
 backends are parametrized from what is configured, nothing is skipped). A test module
-that needs its own tables defines its own ``engine``.
+that needs tables of its own beside the store's overrides ``own_tables``.
 
 Hypothesis settings for the property tests: modest by default, so the suite stays fast.
 ``PAYSIM_HYPOTHESIS_PROFILE=thorough`` runs ten times the examples (a soak before a
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from sqlalchemy import Engine
+from sqlalchemy import Engine, MetaData
 
 from paysim.store import create_engine_for, create_schema, sqlite_url
 from paysim.store.schema import metadata as store_metadata
@@ -40,11 +40,18 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def engine(url: str) -> Iterator[Engine]:
+def own_tables() -> MetaData:
+    """The test module's own tables: none, unless the module overrides this fixture."""
+    return MetaData()
+
+
+@pytest.fixture
+def engine(url: str, own_tables: MetaData) -> Iterator[Engine]:
     engine = create_engine_for(url)
     if engine.dialect.name != "sqlite":
         with engine.begin() as connection:
+            own_tables.drop_all(connection)
             store_metadata.drop_all(connection)
-    create_schema(engine)
+    create_schema(engine, own_tables)
     yield engine
     engine.dispose()

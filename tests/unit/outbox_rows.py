@@ -13,44 +13,28 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine
 
-from paysim.domain.events import (
-    AnyEvent,
-    OrderEvent,
-    OrderEventType,
-    PaymentEvent,
-    PaymentEventType,
-)
-from paysim.domain.status import OrderStatus, PaymentStatus
+from paysim.domain.events import AnyEvent, PaymentEventType
+from paysim.domain.status import PaymentStatus
 from paysim.store import OutboxRecord, OutboxRelay, UnitOfWork
 from paysim.store.outbox import Outbox
+from tests.builders import make_event, order_confirmed
 from tests.fakes import FakePublisher
 
 
 def saga_events(order_id: int) -> list[AnyEvent]:
+    payment = {"payment_id": order_id, "amount_minor": 1000 + order_id, "currency": "usd"}
     return [
-        PaymentEvent(
-            event_type=PaymentEventType.PAYMENT_INITIATED,
-            order_id=order_id,
-            payment_id=order_id,
-            amount_minor=1000 + order_id,
-            currency="usd",
-            status=PaymentStatus.PENDING,
+        make_event(
+            PaymentEventType.PAYMENT_INITIATED, order_id, status=PaymentStatus.PENDING, **payment
         ),
-        PaymentEvent(
-            event_type=PaymentEventType.PAYMENT_COMPLETED,
-            order_id=order_id,
-            payment_id=order_id,
-            amount_minor=1000 + order_id,
-            currency="usd",
+        make_event(
+            PaymentEventType.PAYMENT_COMPLETED,
+            order_id,
             status=PaymentStatus.COMPLETED,
             previous_status=PaymentStatus.PROCESSING,
+            **payment,
         ),
-        OrderEvent(
-            event_type=OrderEventType.ORDER_CONFIRMED,
-            order_id=order_id,
-            status=OrderStatus.CONFIRMED,
-            previous_status=OrderStatus.PENDING,
-        ),
+        order_confirmed(order_id),
     ]
 
 

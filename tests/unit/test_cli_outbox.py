@@ -10,19 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from paysim.cli import app
-from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.store import create_engine_for, create_schema, sqlite_url
 from paysim.store.outbox import Outbox
-
-
-def payment_cancelled(order_id: int) -> PaymentEvent:
-    return PaymentEvent(
-        event_type=PaymentEventType.PAYMENT_CANCELLED,
-        order_id=order_id,
-        payment_id=order_id,
-        amount_minor=500,
-        currency="eur",
-    )
+from tests.builders import payment_cancelled
 
 
 def database(run_dir: Path, service: str, parked: int) -> str:

@@ -28,6 +28,7 @@ from paysim.codec import encode_event
 from paysim.domain.events import AnyEvent, PaymentEvent, PaymentEventType
 from paysim.errors import InvalidEventError, PermanentError, TransientError
 from paysim.topics import PAYMENT_DLQ
+from tests.builders import payment_completed
 from tests.fakes import FakePublisher
 
 TOPIC = "payment-events"
@@ -202,18 +203,8 @@ def group() -> str:
     return f"test-loop-{uuid.uuid4().hex[:10]}"
 
 
-def _event(order_id: int = 42) -> PaymentEvent:
-    return PaymentEvent(
-        event_type=PaymentEventType.PAYMENT_COMPLETED,
-        order_id=order_id,
-        payment_id=7,
-        amount_minor=2599,
-        currency="usd",
-    )
-
-
 def _message(event: PaymentEvent | None = None, offset: int = 0) -> FakeMessage:
-    event = event or _event()
+    event = event or payment_completed()
     return FakeMessage(
         encode_event(event),
         offset_=offset,
@@ -484,7 +475,7 @@ def _run(run: Run) -> threading.Event:
 def test_run_stores_each_offset_after_its_handler_then_commits_and_closes(
     make_run: Callable[..., Run],
 ) -> None:
-    run = make_run([_message(_event(1), 0), _message(_event(2), 1), _message(_event(3), 2)])
+    run = make_run([_message(payment_completed(n), n - 1) for n in (1, 2, 3)])
 
     ready = _run(run)
 

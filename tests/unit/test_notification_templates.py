@@ -7,15 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from paysim.domain.events import (
-    AnyEvent,
-    DeliveryEvent,
-    DeliveryEventType,
-    OrderEvent,
-    OrderEventType,
-    PaymentEvent,
-    PaymentEventType,
-)
+from paysim.domain.events import DeliveryEventType, OrderEventType, PaymentEvent, PaymentEventType
 from paysim.services.notification.event_consumer import TOPICS
 from paysim.services.notification.messages import NO_REASON, fields_for, messages_for, render
 from paysim.services.notification.repository import list_notifications
@@ -24,11 +16,11 @@ from paysim.services.notification.tables import metadata
 from paysim.services.notification.templates import TEMPLATES, Channel
 from paysim.store import create_engine_for, create_schema, sqlite_url
 from paysim.topics import BY_NAME
+from tests.builders import make_event
 
 
 def _payment(event_type: PaymentEventType, **fields: object) -> PaymentEvent:
-    base: dict[str, object] = {"event_type": event_type, "order_id": 77, "user_id": 5}
-    return PaymentEvent.model_validate({**base, **fields})
+    return make_event(event_type, 77, user_id=5, **fields)
 
 
 def test_payment_confirmation_states_the_exact_amount_on_three_channels() -> None:
@@ -101,35 +93,23 @@ def test_a_refund_states_its_amount_and_the_five_to_ten_business_days() -> None:
 
 
 def test_order_and_courier_milestones_have_their_texts() -> None:
-    assigned = DeliveryEvent(
-        event_type=DeliveryEventType.DELIVERY_ASSIGNED, order_id=77, agent_id="agent-042"
-    )
+    assigned = make_event(DeliveryEventType.DELIVERY_ASSIGNED, 77, agent_id="agent-042")
     assert messages_for(assigned)[0].text.startswith("Courier agent-042 will pick up your order")
-    cancelled = OrderEvent(
-        event_type=OrderEventType.ORDER_CANCELLED, order_id=77, reason="restaurant closed."
-    )
+    cancelled = make_event(OrderEventType.ORDER_CANCELLED, 77, reason="restaurant closed.")
     assert "cancelled: restaurant closed. If you paid" in messages_for(cancelled)[0].text
-    delivered = OrderEvent(event_type=OrderEventType.ORDER_DELIVERED, order_id=77)
+    delivered = make_event(OrderEventType.ORDER_DELIVERED, 77)
     assert messages_for(delivered)[0].subject == "Order #77 delivered"
 
 
 def test_events_without_a_template_send_nothing() -> None:
     assert messages_for(_payment(PaymentEventType.PAYMENT_PROCESSING)) == []
-    assert messages_for(OrderEvent(event_type=OrderEventType.ORDER_PREPARING, order_id=1)) == []
-
-
-def _bare_event(event_type: str) -> AnyEvent:
-    """An event of that type with nothing but its orderId."""
-    if event_type in PaymentEventType.__members__:
-        return PaymentEvent(event_type=PaymentEventType(event_type), order_id=1)
-    if event_type in OrderEventType.__members__:
-        return OrderEvent(event_type=OrderEventType(event_type), order_id=1)
-    return DeliveryEvent(event_type=DeliveryEventType(event_type), order_id=1)
+    assert messages_for(make_event(OrderEventType.ORDER_PREPARING, 1)) == []
 
 
 @pytest.mark.parametrize("event_type", sorted(TEMPLATES))
 def test_every_template_renders_from_a_bare_event(event_type: str) -> None:
-    subject, text = render(TEMPLATES[event_type], fields_for(_bare_event(event_type)))
+    # An event of that type with nothing but its orderId.
+    subject, text = render(TEMPLATES[event_type], fields_for(make_event(event_type, 1)))
     assert "{" not in subject + text
     assert "#1" in subject + text
 
@@ -162,10 +142,8 @@ def test_the_recipient_of_a_delivery_event_is_learned_from_the_order(
     service: NotificationService,
 ) -> None:
     service.notify(_payment(PaymentEventType.PAYMENT_COMPLETED, amount_minor=100, currency="usd"))
-    service.notify(
-        DeliveryEvent(event_type=DeliveryEventType.DELIVERY_ASSIGNED, order_id=77, agent_id="a-1")
-    )
-    service.notify(DeliveryEvent(event_type=DeliveryEventType.DELIVERY_ASSIGNED, order_id=78))
+    service.notify(make_event(DeliveryEventType.DELIVERY_ASSIGNED, 77, agent_id="a-1"))
+    service.notify(make_event(DeliveryEventType.DELIVERY_ASSIGNED, 78))
     [newest] = service.notifications(order_id=77, limit=1)
     assert (newest.template, newest.user_id) == ("courier-assigned", 5)
     [unknown] = service.notifications(order_id=78)

@@ -8,24 +8,18 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.synchronize
-import os
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from uuid import UUID
 
 import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, select
 
-from paysim.domain.events import OrderEvent, OrderEventType, PaymentEvent, PaymentEventType
-from paysim.domain.status import OrderStatus, PaymentStatus
-from paysim.store import UnitOfWork, create_engine_for, create_schema, sqlite_url, tracked
-from paysim.store.schema import metadata as store_metadata
+from paysim.domain.events import PaymentEvent
+from paysim.store import UnitOfWork, create_engine_for, tracked
 from paysim.store.schema import outbox, processed_events
+from tests.builders import order_confirmed, payment_completed
 
-POSTGRES_URL = os.environ.get("PAYSIM_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 GROUP = "order-service"
 
 service_metadata = MetaData()
@@ -38,44 +32,9 @@ handled = Table(
 )
 
 
-@pytest.fixture(params=BACKENDS)
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return sqlite_url(tmp_path / "order.db")
-    assert POSTGRES_URL is not None
-    return POSTGRES_URL
-
-
 @pytest.fixture
-def engine(url: str) -> Iterator[Engine]:
-    engine = create_engine_for(url)
-    if engine.dialect.name != "sqlite":
-        with engine.begin() as connection:
-            service_metadata.drop_all(connection)
-            store_metadata.drop_all(connection)
-    create_schema(engine, service_metadata)
-    yield engine
-    engine.dispose()
-
-
-def payment_completed(order_id: int = 42) -> PaymentEvent:
-    return PaymentEvent(
-        event_type=PaymentEventType.PAYMENT_COMPLETED,
-        order_id=order_id,
-        payment_id=7,
-        amount_minor=2500,
-        currency="eur",
-        status=PaymentStatus.COMPLETED,
-    )
-
-
-def order_confirmed(order_id: int = 42) -> OrderEvent:
-    return OrderEvent(
-        event_type=OrderEventType.ORDER_CONFIRMED,
-        order_id=order_id,
-        status=OrderStatus.CONFIRMED,
-        previous_status=OrderStatus.PENDING,
-    )
+def own_tables() -> MetaData:
+    return service_metadata
 
 
 def count(engine: Engine, table: Table) -> int:

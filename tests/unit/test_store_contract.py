@@ -1,9 +1,10 @@
 """Contract of paysim.store, run against every configured database.
 
-``StoreContract`` holds the tests; each backend subclasses it and supplies the ``engine``
-fixture. SQLite (a temp file) always runs. PostgreSQL runs when
-``PAYSIM_TEST_POSTGRES_URL`` names a throwaway database (its paysim tables are dropped
-and recreated); without it there is no PostgreSQL class at all, rather than a skip.
+``StoreContract`` holds the tests; each backend subclasses it and supplies the ``url`` of
+its database (``conftest``'s ``engine`` sets it up). SQLite (a temp file) always runs.
+PostgreSQL runs when ``PAYSIM_TEST_POSTGRES_URL`` names a throwaway database (its paysim
+tables are dropped and recreated); without it there is no PostgreSQL class at all, rather
+than a skip.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,18 +20,10 @@ from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, s
 from sqlalchemy.exc import IntegrityError
 
 from paysim.codec import decode_event
-from paysim.domain.events import (
-    DeliveryEvent,
-    DeliveryEventType,
-    OrderEvent,
-    OrderEventType,
-    PaymentEvent,
-    PaymentEventType,
-)
-from paysim.domain.status import OrderStatus, PaymentStatus
+from paysim.domain.events import AnyEvent, DeliveryEvent, DeliveryEventType
 from paysim.store import Outbox, UnitOfWork, create_engine_for, create_schema, sqlite_url
-from paysim.store.schema import metadata as store_metadata
 from paysim.store.schema import outbox, processed_events
+from tests.builders import order_confirmed, payment_completed
 
 POSTGRES_URL = os.environ.get("PAYSIM_TEST_POSTGRES_URL")
 
@@ -42,32 +34,6 @@ orders = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("status", String(32), nullable=False),
 )
-
-
-def payment_completed(order_id: int = 42, amount_minor: int = 1999) -> PaymentEvent:
-    return PaymentEvent(
-        event_type=PaymentEventType.PAYMENT_COMPLETED,
-        order_id=order_id,
-        payment_id=7,
-        user_id=3,
-        amount_minor=amount_minor,
-        currency="usd",
-        status=PaymentStatus.COMPLETED,
-        previous_status=PaymentStatus.PROCESSING,
-        stripe_payment_intent_id="pi_123",
-    )
-
-
-def order_confirmed(order_id: int = 42) -> OrderEvent:
-    return OrderEvent(
-        event_type=OrderEventType.ORDER_CONFIRMED,
-        order_id=order_id,
-        payment_id=7,
-        total_amount_minor=1500,
-        currency="jpy",
-        status=OrderStatus.CONFIRMED,
-        previous_status=OrderStatus.PENDING,
-    )
 
 
 def delivery_assigned(order_id: int = 42) -> DeliveryEvent:
@@ -99,8 +65,12 @@ class StoreContract:
     """What every database behind paysim.store must do the same way."""
 
     @pytest.fixture
-    def engine(self) -> Iterator[Engine]:
-        raise NotImplementedError("each backend supplies its engine")
+    def url(self) -> str:
+        raise NotImplementedError("each backend supplies its database")
+
+    @pytest.fixture
+    def own_tables(self) -> MetaData:
+        return service_metadata
 
     def test_create_schema_is_repeatable(self, engine: Engine) -> None:
         create_schema(engine, service_metadata)
@@ -116,7 +86,7 @@ class StoreContract:
         ],
     )
     def test_add_writes_one_row_per_destination(
-        self, engine: Engine, event: PaymentEvent | OrderEvent | DeliveryEvent, topics: list[str]
+        self, engine: Engine, event: AnyEvent, topics: list[str]
     ) -> None:
         with UnitOfWork(engine) as uow:
             uow.outbox.add(event)
@@ -395,11 +365,8 @@ class StoreContract:
 
 class TestSQLiteStore(StoreContract):
     @pytest.fixture
-    def engine(self, tmp_path: Path) -> Iterator[Engine]:
-        engine = create_engine_for(sqlite_url(tmp_path / "store.db"))
-        create_schema(engine, service_metadata)
-        yield engine
-        engine.dispose()
+    def url(self, tmp_path: Path) -> str:
+        return sqlite_url(tmp_path / "store.db")
 
     def test_sqlite_file_is_set_up_for_concurrent_processes(self, engine: Engine) -> None:
         with engine.connect() as connection:
@@ -422,12 +389,6 @@ if POSTGRES_URL:
 
     class TestPostgreSQLStore(StoreContract):
         @pytest.fixture
-        def engine(self) -> Iterator[Engine]:
+        def url(self) -> str:
             assert POSTGRES_URL is not None
-            engine = create_engine_for(POSTGRES_URL)
-            with engine.begin() as connection:
-                service_metadata.drop_all(connection)
-                store_metadata.drop_all(connection)
-            create_schema(engine, service_metadata)
-            yield engine
-            engine.dispose()
+            return POSTGRES_URL

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    ForeignKey,
-    MetaData,
-    String,
-    Table,
-    Text,
-)
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, MetaData, String, Table, Text
 
 from paysim.store.audit_trail import transitions_table
 from paysim.store.schema import ROW_ID

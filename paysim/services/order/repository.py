@@ -66,6 +66,24 @@ def _order(row: Any) -> Order:
     )
 
 
+def _changeable(order: Order) -> dict[str, Any]:
+    """The order's columns but its id and creation time: what ``save`` may write again."""
+    return {
+        "user_id": order.user_id,
+        "payment_id": order.payment_id,
+        "payment_attempt": order.payment_attempt,
+        # A new payment for a declined order may ask a different amount.
+        "total_minor": order.total.minor,
+        "currency": order.total.currency,
+        "status": order.status.value,
+        "captured_minor": order.captured.minor,
+        "refunded_minor": order.refunded.minor,
+        "reason": order.reason,
+        "status_changed_at": order.status_changed_at,
+        "compensated_at": order.compensated_at,
+    }
+
+
 def find(conn: Connection, order_id: int) -> Order | None:
     row = conn.execute(select(orders).where(orders.c.order_id == order_id)).one_or_none()
     return None if row is None else _order(row)
@@ -89,18 +107,7 @@ def list_orders(conn: Connection, status: str | None, limit: int) -> list[Order]
 def insert_order(conn: Connection, order: Order, *, cause: str, event_id: str | None) -> Order:
     conn.execute(
         insert(orders).values(
-            order_id=order.order_id,
-            user_id=order.user_id,
-            payment_id=order.payment_id,
-            payment_attempt=order.payment_attempt,
-            total_minor=order.total.minor,
-            currency=order.total.currency,
-            status=order.status.value,
-            captured_minor=order.captured.minor,
-            refunded_minor=order.refunded.minor,
-            reason=order.reason,
-            created_at=order.created_at,
-            status_changed_at=order.status_changed_at,
+            order_id=order.order_id, created_at=order.created_at, **_changeable(order)
         )
     )
     audit.record(
@@ -128,22 +135,7 @@ def save(
     """Write the changed fields; a status change is stamped and added to the audit trail."""
     changed = after if after.status == before.status else replace(after, status_changed_at=now)
     conn.execute(
-        update(orders)
-        .where(orders.c.order_id == before.order_id)
-        .values(
-            user_id=changed.user_id,
-            payment_id=changed.payment_id,
-            payment_attempt=changed.payment_attempt,
-            # A new payment for a declined order may ask a different amount.
-            total_minor=changed.total.minor,
-            currency=changed.total.currency,
-            status=changed.status.value,
-            captured_minor=changed.captured.minor,
-            refunded_minor=changed.refunded.minor,
-            reason=changed.reason,
-            status_changed_at=changed.status_changed_at,
-            compensated_at=changed.compensated_at,
-        )
+        update(orders).where(orders.c.order_id == before.order_id).values(_changeable(changed))
     )
     audit.record_move(
         conn,
