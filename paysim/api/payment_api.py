@@ -88,6 +88,8 @@ class RefundRequest(AmountFields):
 
 
 def payment_view(payment: Payment) -> dict[str, Any]:
+    """A payment as every endpoint shows it: without its intent's client secret, which
+    only the create-intent response hands to the payment's creator."""
     return {
         "paymentId": payment.id,
         "orderId": payment.order_id,
@@ -100,7 +102,6 @@ def payment_view(payment: Payment) -> dict[str, Any]:
         "paymentMethodId": payment.payment_method_id,
         "stripePaymentIntentId": payment.stripe_payment_intent_id,
         "stripeChargeId": payment.stripe_charge_id,
-        "clientSecret": payment.client_secret,
         "receiptUrl": payment.receipt_url,
         "attempts": payment.attempts,
         "capturedMinor": payment.captured.minor,
@@ -141,7 +142,8 @@ def create_app(
                 request_key=idempotency_key,
             )
         )
-        return payment_view(payment)
+        # Only here: the secret lets its holder confirm the intent with Stripe.js.
+        return {**payment_view(payment), "clientSecret": payment.client_secret}
 
     @app.post("/api/payments/{payment_id}/confirm")
     def confirm(payment_id: int, body: ConfirmRequest) -> JSONResponse:
@@ -182,7 +184,7 @@ def create_app(
         event = webhook_handler.verify(
             payload, request.headers.get("stripe-signature"), webhook_secret
         )
-        outcome = await run_in_threadpool(webhook_handler.handle, service, payload, event)
+        outcome = await run_in_threadpool(webhook_handler.handle, service, event)
         return {"received": True, "duplicate": outcome.duplicate, "applied": outcome.applied}
 
     return app

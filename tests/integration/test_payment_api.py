@@ -164,6 +164,23 @@ def test_bad_input_is_rejected_with_a_reason_and_publishes_nothing(
     assert len(read_records(bootstrap_servers, ["payment-initiated"])) == before
 
 
+def test_only_the_create_intent_response_carries_the_client_secret(
+    services: ServiceUrls,
+) -> None:
+    created = create_intent(services.payment_api)
+    assert created["clientSecret"].startswith(created["stripePaymentIntentId"] + "_secret_")
+    payment_id = created["paymentId"]
+    base = f"{services.payment_api}/api/payments"
+    confirmed = confirm(services.payment_api, payment_id, "pm_card_visa")
+    one = httpx.get(f"{base}/{payment_id}", timeout=10)
+    listed = httpx.get(base, timeout=10)
+    assert (confirmed.status_code, one.status_code, listed.status_code) == (200, 200, 200)
+    assert [p for p in listed.json() if p["paymentId"] == payment_id]
+    for answer in (confirmed, one, listed):
+        assert "clientSecret" not in answer.text
+        assert created["clientSecret"] not in answer.text
+
+
 def test_unknown_payment_is_404(services: ServiceUrls) -> None:
     response = httpx.get(f"{services.payment_api}/api/payments/999999", timeout=10)
     assert response.status_code == 404
