@@ -21,9 +21,12 @@ from paysim.services.periodic import periodic
 from paysim.store.database import create_engine_for, sqlite_url
 from paysim.store.outbox import OutboxRecord
 from paysim.store.outbox_relay import OutboxRelay, RelayHooks
+from paysim.store.processed_events import EXPIRING as PROCESSED_EVENTS
+from paysim.store.retention import Expiring, RetentionSweep
 from paysim.store.schema import create_schema
 
 LAG_INTERVAL_S = 2.0
+RETENTION_INTERVAL_S = 300.0
 
 
 @dataclass
@@ -133,6 +136,15 @@ def relay_worker(
         hooks=relay_hooks(service),
     )
     return Worker(f"{service}-relay", relay.run)
+
+
+def retention_worker(settings: Settings, service: str, engine: Engine, *tables: Expiring) -> Worker:
+    """A worker pruning the service's processed-event rows, and ``tables``' expiring
+    rows, past the retention horizon (the relay prunes the outbox's sent rows itself)."""
+    sweep = RetentionSweep(
+        engine, [PROCESSED_EVENTS, *tables], timedelta(hours=settings.retention_hours)
+    )
+    return periodic_worker(f"{service}-retention", RETENTION_INTERVAL_S, sweep)
 
 
 def consumer_workers(

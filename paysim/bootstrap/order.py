@@ -9,6 +9,7 @@ from paysim.bootstrap.common import (
     consumer_workers,
     periodic_worker,
     relay_worker,
+    retention_worker,
     service_engine,
 )
 from paysim.bus.producer import EventProducer
@@ -53,6 +54,7 @@ def build_process(
             relay_worker(settings, "order", engine, producer),
             *consumer_workers(bootstrap_servers, group, event_reactions.TOPICS, handler),
             periodic_worker("order-deadline-sweeper", SWEEP_INTERVAL_S, service.sweep_deadlines),
+            retention_worker(settings, "order", engine),
         ],
     )
     process.app = create_app(service, dead_workers=process.dead_workers)

@@ -1,4 +1,5 @@
-"""The payment service process: API, outbox relay, refund consumer, stuck-refund sweep."""
+"""The payment service process: API, outbox relay, refund consumer, stuck-refund sweep,
+and the retention prune of its webhook records and processed-event rows."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from paysim.bootstrap.common import (
     consumer_workers,
     periodic_worker,
     relay_worker,
+    retention_worker,
     service_engine,
 )
 from paysim.bus.producer import EventProducer
@@ -18,7 +20,7 @@ from paysim.gateway.stripe_gateway import StripeGateway
 from paysim.services.payment import refund_consumer
 from paysim.services.payment.refunding import PaymentRefunds
 from paysim.services.payment.service import PaymentService
-from paysim.services.payment.tables import metadata
+from paysim.services.payment.tables import WEBHOOKS_EXPIRING, metadata
 
 STUCK_REFUND_AFTER = timedelta(seconds=30)
 
@@ -64,4 +66,5 @@ def build_process(
             lambda: refunds.resume_stuck_refunds(STUCK_REFUND_AFTER),
         )
     )
+    process.workers.append(retention_worker(settings, "payment", engine, WEBHOOKS_EXPIRING))
     return process

@@ -16,14 +16,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from paysim.bootstrap.common import default_db_path
 from paysim.bus.producer import EventProducer
 from paysim.bus.reader import read_records, wait_for_records
+from paysim.config import Settings
 from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.infra import processes
 from paysim.services.launcher import ServiceUrls
 from paysim.services.payment import refund_consumer
-from paysim.store.database import sqlite_url
+from paysim.store.database import create_engine_for, sqlite_url
+from paysim.store.schema import outbox
 from paysim.stripe_emulator.client import EmulatorAdmin
 from paysim.stripe_emulator.webhooks import signature_header
 from tests.support import (
@@ -119,6 +123,43 @@ def test_forged_and_stale_signatures_are_rejected_and_nothing_is_recorded(
     }
     assert forged["id"] not in ids
     assert stale["id"] not in ids
+
+
+def test_a_webhook_is_republished_and_kept_without_the_intents_client_secret(
+    services: ServiceUrls,
+    emulator: EmulatorAdmin,
+    bootstrap_servers: str,
+    stack_settings: Settings,
+) -> None:
+    created = create_intent(services.payment_api)
+    secret = created["clientSecret"]
+    assert confirm(services.payment_api, created["paymentId"], "pm_card_visa").status_code == 200
+    # What Stripe sent carries the secret (so a copy of it would too)...
+    [sent] = _stripe_events(emulator, created["stripePaymentIntentId"], "payment_intent.succeeded")
+    assert sent["data"]["object"]["client_secret"] == secret
+
+    [record] = wait_for_records(
+        bootstrap_servers,
+        ["payment-webhook-received"],
+        lambda r: r.key == str(created["orderId"]) and sent["id"] in (r.value or b"").decode(),
+    )
+    # ...what the payment service republished and keeps in its outbox does not.
+    event = record.event()
+    assert isinstance(event, PaymentEvent)
+    assert event.raw_payload is not None
+    republished = json.loads(event.raw_payload)
+    assert republished["id"] == sent["id"]
+    assert republished["data"]["object"]["id"] == created["stripePaymentIntentId"]
+    assert "client_secret" not in republished["data"]["object"]
+    assert secret not in (record.value or b"").decode()
+    kept = create_engine_for(sqlite_url(default_db_path(stack_settings, "payment")))
+    try:
+        with kept.connect() as connection:
+            payloads = connection.execute(select(outbox.c.payload)).scalars().all()
+    finally:
+        kept.dispose()
+    assert payloads
+    assert not [p for p in payloads if secret.encode() in p]
 
 
 def test_duplicated_and_reordered_webhooks_change_state_once_and_forward_only(

@@ -1,8 +1,8 @@
 """Stripe webhooks: verified, recorded once per Stripe event, applied forward only.
 
 Stripe promises neither once-only nor in-order delivery. A webhook is recorded under
-its Stripe event id (a second delivery changes nothing), published as
-``payment-webhook-received``, and its status is *offered* to the payment: a late or
+its Stripe event id (a second delivery changes nothing), published without its secrets
+as ``payment-webhook-received``, and its status is *offered* to the payment: a late or
 duplicated one is recorded as ignored, never applied. The confirmation attempt it
 belongs to is read from the idempotency key of the request that caused it.
 """
@@ -22,6 +22,7 @@ from paysim.domain.idempotency_keys import confirm_attempt
 from paysim.domain.money import Money
 from paysim.domain.status import PaymentStatus
 from paysim.errors import PermanentError
+from paysim.gateway.stripe_redaction import redacted_json
 from paysim.services.payment import repository as repo
 from paysim.services.payment.payment_events import payment_event
 from paysim.services.payment.repository import Payment
@@ -93,8 +94,12 @@ def _target(
     return None  # charge.refunded and others: recorded; refunds are owned by the refund flow
 
 
-def handle(service: PaymentService, payload: bytes, event: Any) -> WebhookOutcome:
-    """Record and apply one verified Stripe event, in one transaction."""
+def handle(service: PaymentService, event: Any) -> WebhookOutcome:
+    """Record and apply one verified Stripe event, in one transaction.
+
+    The event is republished without its secrets (the intent's client secret): every
+    reader of ``payment-webhook-received`` sees it, and the outbox keeps it a while.
+    """
     obj = event["data"]["object"]
     intent_id = obj.get("payment_intent") if obj.get("object") == "charge" else obj.get("id")
     with service.uow() as uow:
@@ -118,7 +123,7 @@ def handle(service: PaymentService, payload: bytes, event: Any) -> WebhookOutcom
                     webhook_id=f"wh_{uuid.uuid4().hex[:16]}",
                     stripe_event_id=event["id"],
                     webhook_event_type=event["type"],
-                    raw_payload=payload.decode(errors="replace"),
+                    raw_payload=redacted_json(event),
                 )
             )
             target = _target(event["type"], obj, payment)
