@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     deadline_payment_failed_s: float = 1800.0
     """A declined order may wait this long for a retry before its payment is cancelled."""
 
+    deadline_restaurant_accept_s: float = 300.0
+    """A paid order the restaurant has not accepted after this long is rejected and refunded."""
+
     deadline_cancelling_s: float = 300.0
     """A cancelled paid order may wait this long for its refund before it is asked again."""
 

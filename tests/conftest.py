@@ -21,10 +21,13 @@ from paysim.services.launcher import ServiceUrls
 from paysim.stripe_emulator.client import EmulatorAdmin
 
 # Short Stripe timeouts and saga deadlines, so the fault and deadline tests run in seconds.
+# The restaurant's is longer: tests that drive the restaurant, or that refund a paid order
+# themselves, do so within seconds of payment, and must not be overtaken by an auto-reject.
 SERVICE_ENV = {
     "PAYSIM_STRIPE_TIMEOUT_S": "1.5",
     "PAYSIM_DEADLINE_PAYMENT_PENDING_S": "8",
     "PAYSIM_DEADLINE_PAYMENT_FAILED_S": "8",
+    "PAYSIM_DEADLINE_RESTAURANT_ACCEPT_S": "20",
     "PAYSIM_DEADLINE_CANCELLING_S": "8",
     "PAYSIM_DELIVERY_STEP_S": "0.2",
 }

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
+from paysim.api.params import PathId
 from paysim.errors import PaysimError
 from paysim.services.delivery.delivery_metrics import refresh_gauges
 from paysim.services.delivery.repository import DeliveryNotFoundError
@@ -44,7 +45,7 @@ def create_app(service: DeliveryService, *, dead_workers: DeadWorkers = no_dead_
     )
 
     @app.get("/api/deliveries/{order_id}")
-    def get_delivery(order_id: int) -> dict[str, Any]:
+    def get_delivery(order_id: PathId) -> dict[str, Any]:
         return delivery_view(service.details(order_id))
 
     return app

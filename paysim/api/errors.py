@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from paysim.domain.commands import InvalidCommandError
@@ -34,6 +37,10 @@ def status_for(exc: PaysimError, table: Mapping[type[PaysimError], int] = HTTP_S
     return 500
 
 
+def _finite_or_text(value: float) -> float | str:
+    return value if math.isfinite(value) else str(value)
+
+
 def install(app: FastAPI, service_statuses: Mapping[type[PaysimError], int] | None = None) -> None:
     """Answer paysim errors as JSON; a service adds its own (not found: 404, ...)."""
     table = {**HTTP_STATUS, **(service_statuses or {})}
@@ -45,3 +52,11 @@ def install(app: FastAPI, service_statuses: Mapping[type[PaysimError], int] | No
         return JSONResponse(
             {"error": type(exc).__name__, "message": str(exc)}, status_code=status, headers=headers
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes each input back; a JSON number past a float's
+        # range (1E+40000) or NaN arrives as a non-finite float, and echoing that fails
+        # with a 500. Such an input is echoed as text.
+        detail = jsonable_encoder(exc.errors(), custom_encoder={float: _finite_or_text})
+        return JSONResponse({"detail": detail}, status_code=422)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query
 
 from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
+from paysim.domain.bounds import MAX_ID
 from paysim.services.notification.notification_metrics import refresh_gauges
 from paysim.services.notification.repository import DEFAULT_LIMIT, MAX_LIMIT
 from paysim.services.notification.service import NotificationService
@@ -22,8 +23,8 @@ def create_app(
 
     @app.get("/api/notifications")
     def list_notifications(
-        order_id: Annotated[int | None, Query(alias="orderId", gt=0)] = None,
-        user_id: Annotated[int | None, Query(alias="userId", gt=0)] = None,
+        order_id: Annotated[int | None, Query(alias="orderId", gt=0, le=MAX_ID)] = None,
+        user_id: Annotated[int | None, Query(alias="userId", gt=0, le=MAX_ID)] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     ) -> list[dict[str, Any]]:
         found = service.notifications(order_id=order_id, user_id=user_id, limit=limit)

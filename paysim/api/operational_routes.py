@@ -1,5 +1,6 @@
 """What every service's app has beside its own routes: paysim errors answered as JSON,
-``/metrics`` and ``/healthz``; ``service_app`` makes an app with all of them.
+``/metrics`` and ``/healthz``, a request body of at most ``MAX_BODY_BYTES`` (413 past
+it); ``service_app`` makes an app with all of them.
 
 ``/metrics`` refreshes the service's gauges from its store, then renders the process's
 Prometheus registry. ``/healthz`` answers 200 when the store can be read and every
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from paysim.api.errors import install
+from paysim.domain.bounds import MAX_BODY_BYTES
 from paysim.errors import PaysimError
 
 DeadWorkers = Callable[[], Sequence[str]]
@@ -60,7 +62,7 @@ def service_app(
     statuses: Mapping[type[PaysimError], int] | None = None,
 ) -> FastAPI:
     """A service's app, ready for its own routes; ``statuses``: its own errors' codes."""
-    app = FastAPI(title=title, version="1")
+    app = FastAPI(title=title, version="1", max_body_size=MAX_BODY_BYTES)
     install(app, statuses)
     install_operational_routes(app, health_check, refresh_gauges, dead_workers)
     return app

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
+from paysim.api.params import ListLimit, PathId
+from paysim.domain.bounds import MAX_REASON_LENGTH
 from paysim.domain.order_state import RestaurantMove
 from paysim.errors import PaysimError
 from paysim.services.faults import fault_router
@@ -21,7 +23,7 @@ STATUSES: dict[type[PaysimError], int] = {OrderNotFoundError: 404}
 
 
 class ReasonBody(BaseModel):
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
 
 
 def order_view(order: Order) -> dict[str, Any]:
@@ -48,7 +50,10 @@ def create_app(service: OrderService, *, dead_workers: DeadWorkers = no_dead_wor
     app.include_router(fault_router(service.faults))
 
     @app.get("/api/orders")
-    def list_orders(status: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    def list_orders(
+        status: Annotated[str | None, Query(max_length=32)] = None,
+        limit: ListLimit = 1000,
+    ) -> list[dict[str, Any]]:
         query = select(orders.c.order_id).order_by(orders.c.order_id).limit(limit)
         if status:
             query = query.where(orders.c.status == status.upper())
@@ -57,18 +62,18 @@ def create_app(service: OrderService, *, dead_workers: DeadWorkers = no_dead_wor
             return [order_view(repo.get(uow.connection, i)) for i in ids]
 
     @app.get("/api/orders/{order_id}")
-    def get_order(order_id: int) -> dict[str, Any]:
+    def get_order(order_id: PathId) -> dict[str, Any]:
         with service.uow() as uow:
             order = repo.get(uow.connection, order_id)
             return {**order_view(order), "history": repo.history(uow.connection, order_id)}
 
     @app.post("/api/orders/{order_id}/cancel")
-    def cancel(order_id: int, body: ReasonBody) -> dict[str, Any]:
+    def cancel(order_id: PathId, body: ReasonBody) -> dict[str, Any]:
         return order_view(service.cancel(order_id, body.reason or "requested_by_customer"))
 
     def restaurant_route(path: str, decision: RestaurantMove) -> None:
         @app.post(f"/api/orders/{{order_id}}/{path}", name=f"restaurant_{path}")
-        def move(order_id: int, body: ReasonBody | None = None) -> dict[str, Any]:
+        def move(order_id: PathId, body: ReasonBody | None = None) -> dict[str, Any]:
             reason = body.reason if body else None
             return order_view(service.restaurant(order_id, decision, reason))
 

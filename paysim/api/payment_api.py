@@ -13,7 +13,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
-from paysim.domain.money import Money
+from paysim.api.params import ListLimit, PathId
+from paysim.domain.bounds import (
+    MAX_AMOUNT_DIGITS,
+    MAX_AMOUNT_MINOR,
+    MAX_ID,
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    MAX_REASON_LENGTH,
+    MAX_STRIPE_ID_LENGTH,
+)
+from paysim.domain.money import MAX_DECIMALS, Money
+from paysim.domain.order_ids import CLIENT_ORDER_IDS, OrderIdTakenError
 from paysim.domain.status import PaymentMethod
 from paysim.errors import PaysimError
 from paysim.gateway.stripe_gateway import CardDeclinedError
@@ -29,6 +39,7 @@ from paysim.services.payment.service import (
 
 STATUSES: dict[type[PaysimError], int] = {
     PaymentNotFoundError: 404,
+    OrderIdTakenError: 409,
     ConfirmationInProgressError: 409,
     NotRefundableError: 409,
     webhook_handler.WebhookRejectedError: 400,
@@ -42,8 +53,18 @@ class CamelModel(BaseModel):
 class AmountFields(CamelModel):
     """An amount as the plan's decimal ``amount`` or as exact ``amountMinor``; never both."""
 
-    amount: Decimal | None = Field(default=None, description="Major units, e.g. 25.99")
-    amount_minor: int | None = Field(default=None, description="Minor units, e.g. 2599")
+    # Bounds any currency allows (8 whole digits for JPY, 3 decimals for KWD), checked
+    # before any arithmetic; the currency's own decimals and the exact ceiling are
+    # checked by ``Money.from_decimal``.
+    amount: Decimal | None = Field(
+        default=None,
+        max_digits=MAX_AMOUNT_DIGITS + MAX_DECIMALS,
+        decimal_places=MAX_DECIMALS,
+        description="Major units, e.g. 25.99",
+    )
+    amount_minor: int | None = Field(
+        default=None, ge=1, le=MAX_AMOUNT_MINOR, description="Minor units, e.g. 2599"
+    )
 
     def money(self, currency: str) -> Money | None:
         if self.amount_minor is not None:
@@ -60,10 +81,19 @@ class AmountFields(CamelModel):
 
 
 class CreateIntentRequest(AmountFields):
-    user_id: int = Field(gt=0)
+    user_id: int = Field(gt=0, le=MAX_ID)
     currency: str = Field(min_length=3, max_length=3, examples=["usd"])
     payment_method: PaymentMethod = PaymentMethod.CARD
-    order_id: int | None = Field(default=None, gt=0)
+    order_id: int | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_ID,
+        description=(
+            "Omit it: one is generated. A new order's own id must lie in "
+            f"{CLIENT_ORDER_IDS.start}..{CLIENT_ORDER_IDS.stop - 1}; an id already used "
+            "may be named again only by the same userId (a new payment for that order)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _positive_amount(self) -> CreateIntentRequest:
@@ -76,15 +106,20 @@ class CreateIntentRequest(AmountFields):
 
 
 class ConfirmRequest(CamelModel):
-    payment_method_id: str = Field(min_length=1, examples=["pm_card_visa"])
+    payment_method_id: str = Field(
+        min_length=1, max_length=MAX_STRIPE_ID_LENGTH, examples=["pm_card_visa"]
+    )
 
 
 class CancelRequest(CamelModel):
-    reason: str = Field(default="requested_by_customer", min_length=1)
+    reason: str = Field(default="requested_by_customer", min_length=1, max_length=MAX_REASON_LENGTH)
 
 
 class RefundRequest(AmountFields):
-    reason: str | None = None
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+
+
+IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=MAX_IDEMPOTENCY_KEY_LENGTH)]
 
 
 def payment_view(payment: Payment) -> dict[str, Any]:
@@ -129,7 +164,7 @@ def create_app(
     @app.post("/api/payments/create-intent", status_code=201)
     def create_intent(
         body: CreateIntentRequest,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
         money = body.money(body.currency)
         assert money is not None
@@ -146,7 +181,7 @@ def create_app(
         return {**payment_view(payment), "clientSecret": payment.client_secret}
 
     @app.post("/api/payments/{payment_id}/confirm")
-    def confirm(payment_id: int, body: ConfirmRequest) -> JSONResponse:
+    def confirm(payment_id: PathId, body: ConfirmRequest) -> JSONResponse:
         result = service.confirm(payment_id, body.payment_method_id)
         view = payment_view(result.payment)
         if result.declined is not None:
@@ -156,14 +191,14 @@ def create_app(
         return JSONResponse(content=view)
 
     @app.post("/api/payments/{payment_id}/cancel")
-    def cancel(payment_id: int, body: CancelRequest) -> dict[str, Any]:
+    def cancel(payment_id: PathId, body: CancelRequest) -> dict[str, Any]:
         return payment_view(service.cancel(payment_id, body.reason))
 
     @app.post("/api/payments/{payment_id}/refund")
     def refund(
-        payment_id: int,
+        payment_id: PathId,
         body: RefundRequest,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
         payment = service.get(payment_id)
         amount = body.money(payment.amount.currency)
@@ -171,11 +206,11 @@ def create_app(
         return payment_view(refunds.refund(payment_id, amount, body.reason, request_id))
 
     @app.get("/api/payments")
-    def list_payments(limit: int = 10_000) -> list[dict[str, Any]]:
+    def list_payments(limit: ListLimit = 10_000) -> list[dict[str, Any]]:
         return [payment_view(p) for p in service.list(limit)]
 
     @app.get("/api/payments/{payment_id}")
-    def get_payment(payment_id: int) -> dict[str, Any]:
+    def get_payment(payment_id: PathId) -> dict[str, Any]:
         return payment_view(service.get(payment_id))
 
     @app.post("/webhooks/stripe")

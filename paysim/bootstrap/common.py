@@ -11,14 +11,14 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy import Engine, MetaData
 
-from paysim.bus.consumer import EventConsumer, Handler
+from paysim.bus.consumer import EventConsumer, Handler, RetryPolicy
 from paysim.bus.dead_letters import DeadLetterWriter
 from paysim.bus.producer import EventProducer
 from paysim.config import Settings
 from paysim.observe import metrics
 from paysim.observe.lag import lag_worker
 from paysim.services.periodic import periodic
-from paysim.store.database import create_engine_for, sqlite_url
+from paysim.store.database import SQLITE_BUSY_TIMEOUT_MS, create_engine_for, sqlite_url
 from paysim.store.outbox import OutboxRecord
 from paysim.store.outbox_relay import OutboxRelay, RelayHooks
 from paysim.store.processed_events import EXPIRING as PROCESSED_EVENTS
@@ -147,11 +147,24 @@ def retention_worker(settings: Settings, service: str, engine: Engine, *tables: 
     return periodic_worker(f"{service}-retention", RETENTION_INTERVAL_S, sweep)
 
 
+ONE_TRANSACTION_S = SQLITE_BUSY_TIMEOUT_MS / 1000
+"""The longest a handler writing one transaction waits: the store's busy timeout."""
+
+
 def consumer_workers(
-    bootstrap_servers: str, group: str, topics: Iterable[str], handler: Handler
+    bootstrap_servers: str,
+    group: str,
+    topics: Iterable[str],
+    handler: Handler,
+    *,
+    attempt_limit_s: float = ONE_TRANSACTION_S,
 ) -> list[Worker]:
     """A consumer in ``group`` over ``topics`` (with its own dead-letter producer), and a
-    worker exporting the group's lag per partition on this process's /metrics."""
+    worker exporting the group's lag per partition on this process's /metrics.
+
+    ``attempt_limit_s`` is the longest one handler attempt can take; the consumer's poll
+    interval is sized from it.
+    """
     watched = list(topics)
     consumer = EventConsumer(
         bootstrap_servers,
@@ -159,6 +172,7 @@ def consumer_workers(
         watched,
         handler,
         DeadLetterWriter(EventProducer(bootstrap_servers, client_id=f"{group}-dlq")),
+        retry=RetryPolicy(attempt_limit_s=attempt_limit_s),
     )
     joined = threading.Event()
     return [

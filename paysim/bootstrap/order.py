@@ -28,6 +28,7 @@ def deadlines(settings: Settings) -> Deadlines:
     return Deadlines(
         payment_pending=timedelta(seconds=settings.deadline_payment_pending_s),
         payment_failed=timedelta(seconds=settings.deadline_payment_failed_s),
+        restaurant_accept=timedelta(seconds=settings.deadline_restaurant_accept_s),
         cancelling=timedelta(seconds=settings.deadline_cancelling_s),
     )
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from paysim import stack_secrets
 from paysim.bootstrap.common import (
+    ONE_TRANSACTION_S,
     ServiceProcess,
     consumer_workers,
     periodic_worker,
@@ -57,7 +58,12 @@ def build_process(
     if with_consumer:
         handler = refund_consumer.refund_handler(refunds)
         process.workers += consumer_workers(
-            bootstrap_servers, refund_consumer.GROUP, refund_consumer.TOPICS, handler
+            bootstrap_servers,
+            refund_consumer.GROUP,
+            refund_consumer.TOPICS,
+            handler,
+            # A refund: its row, the Stripe call with every retry, its outcome.
+            attempt_limit_s=2 * ONE_TRANSACTION_S + gateway.longest_call_s,
         )
     process.workers.append(
         periodic_worker(

@@ -8,14 +8,20 @@ Delivery semantics, decided here:
   and on shutdown, so a rebalance or a clean stop replays nothing.
 - A transient failure is retried in place with exponential backoff, a bounded number
   of times. In place, not via a retry topic, because one order's events must be handled
-  in their order; the bound keeps a partition from being blocked forever (the whole
-  budget stays far below ``max.poll.interval.ms``). What still fails, and every permanent
-  failure or undecodable record, goes to the dead-letter topic, and the partition moves on.
+  in their order; the bound keeps a partition from being blocked forever. What still
+  fails, and every permanent failure or undecodable record, goes to the dead-letter
+  topic, and the partition moves on.
+- No poll happens while a record is handled, so a record's whole budget (every attempt
+  at its declared limit, every backoff, its dead letter) must stay below
+  ``max.poll.interval.ms``, or the member is evicted mid-record and its partitions'
+  records redelivered. The consumer sets that interval to twice the budget (never
+  below librdkafka's default) and refuses an override that leaves less.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -24,7 +30,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from paysim.bus.dead_letters import DeadLetterWriter
+from paysim.bus.dead_letters import DELIVERY_TIMEOUT_S, DeadLetterWriter
 from paysim.bus.reader import Record, to_record
 from paysim.codec import decode_event
 from paysim.domain.events import AnyEvent
@@ -40,19 +46,39 @@ ConsumerFactory = Callable[[dict[str, Any]], Consumer]
 """Builds the Kafka consumer from its configuration (tests pass a fake)."""
 
 
+DEFAULT_MAX_POLL_INTERVAL_MS = 300_000
+"""librdkafka's own default; a consumer with a larger retry budget gets a larger one."""
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Bounded exponential backoff for transient handler failures."""
+    """Bounded exponential backoff for transient handler failures.
+
+    ``attempt_limit_s`` is the longest one attempt of the handler can take: for a handler
+    that writes one SQLite transaction, the store's busy timeout (the wait for the write
+    lock); a handler that also calls out declares its calls' limits too.
+    """
 
     max_attempts: int = 4
     initial_backoff_s: float = 0.1
     multiplier: float = 2.0
     max_backoff_s: float = 2.0
+    attempt_limit_s: float = 30.0
 
     def backoff_s(self, failed_attempt: int) -> float:
         return min(
             self.initial_backoff_s * self.multiplier ** (failed_attempt - 1), self.max_backoff_s
         )
+
+    def worst_case_s(self) -> float:
+        """One record's longest stay: every attempt at its limit, the backoffs between
+        them, and the delivery of its dead letter."""
+        backoffs = sum(self.backoff_s(n) for n in range(1, self.max_attempts))
+        return self.max_attempts * self.attempt_limit_s + backoffs + DELIVERY_TIMEOUT_S
+
+    def max_poll_interval_ms(self) -> int:
+        """Twice the worst case, and never below librdkafka's default."""
+        return max(DEFAULT_MAX_POLL_INTERVAL_MS, math.ceil(2 * self.worst_case_s() * 1000))
 
 
 class EventConsumer:
@@ -87,10 +113,17 @@ class EventConsumer:
             "enable.auto.offset.store": False,
             "auto.commit.interval.ms": 500,
             "session.timeout.ms": 10_000,
-            "max.poll.interval.ms": 120_000,
+            "max.poll.interval.ms": retry.max_poll_interval_ms(),
             "logger": logging.getLogger("paysim.librdkafka"),
             **(overrides or {}),
         }
+        worst_s, interval_s = retry.worst_case_s(), self._config["max.poll.interval.ms"] / 1000
+        if 2 * worst_s > interval_s:
+            raise ValueError(
+                f"{group_id}: one record may take {worst_s:.1f} s to handle or dead-letter, "
+                f"more than half of max.poll.interval.ms ({interval_s:g} s): the member "
+                "would be evicted mid-record and its records redelivered"
+            )
 
     def run(self, stop: threading.Event, ready: threading.Event | None = None) -> None:
         """Consume until ``stop`` is set; then commit, leave the group and close."""

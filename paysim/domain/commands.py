@@ -34,6 +34,7 @@ class CompensationReason(StrEnum):
     ORDER_ALREADY_PAID = "order_already_paid"
     PAYMENT_DEADLINE = "payment_deadline"
     RETRY_DEADLINE = "retry_deadline"
+    RESTAURANT_DEADLINE = "restaurant_deadline"
     REFUND_DEADLINE = "refund_deadline"
 
 

@@ -9,7 +9,6 @@ exactly when an event is put on the wire, and a record that carries only the pla
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 from uuid import UUID, uuid4
@@ -17,6 +16,7 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from paysim.domain.bounds import MAX_AMOUNT_MINOR, MAX_ID
 from paysim.domain.clock import utc_now
 from paysim.domain.money import Money
 from paysim.domain.status import DeliveryStatus, OrderStatus, PaymentMethod, PaymentStatus
@@ -73,7 +73,7 @@ class Event(BaseModel):
     event_id: UUID = Field(default_factory=uuid4)
     timestamp: datetime = Field(default_factory=utc_now)
     source: str = Field(min_length=1)
-    order_id: int = Field(gt=0)
+    order_id: int = Field(gt=0, le=MAX_ID)
     currency: str | None = None
 
     @model_validator(mode="before")
@@ -92,7 +92,8 @@ class Event(BaseModel):
             if isinstance(wire_value, float):
                 # A float cannot be trusted to hold cents exactly; go through its repr.
                 wire_value = repr(wire_value)
-            minor = Money.from_decimal(Decimal(str(wire_value)), currency).minor
+            # Bounded before any arithmetic; a MoneyError is a ValueError to pydantic.
+            minor = Money.from_decimal(wire_value, currency).minor
             alias = to_camel(minor_field)
             given = data.get(alias, data.get(minor_field))
             if given is not None and given != minor:
@@ -135,11 +136,11 @@ class PaymentEvent(Event):
 
     event_type: PaymentEventType
     source: str = "payment-service"
-    payment_id: int | None = Field(default=None, gt=0)
-    user_id: int | None = Field(default=None, gt=0)
+    payment_id: int | None = Field(default=None, gt=0, le=MAX_ID)
+    user_id: int | None = Field(default=None, gt=0, le=MAX_ID)
     stripe_payment_intent_id: str | None = None
     stripe_charge_id: str | None = None
-    amount_minor: int | None = Field(default=None, ge=0)
+    amount_minor: int | None = Field(default=None, ge=0, le=MAX_AMOUNT_MINOR)
     status: PaymentStatus | None = None
     previous_status: PaymentStatus | None = None
     payment_method: PaymentMethod | None = None
@@ -150,7 +151,7 @@ class PaymentEvent(Event):
     decline_code: str | None = None
     cancel_reason: str | None = None
     refund_reason: str | None = None
-    refund_amount_minor: int | None = Field(default=None, ge=0)
+    refund_amount_minor: int | None = Field(default=None, ge=0, le=MAX_AMOUNT_MINOR)
     refund_id: str | None = None
     refund_request_id: str | None = None
     """Names one logical refund; every retry of it reuses the name (and Stripe's key)."""
@@ -178,10 +179,10 @@ class OrderEvent(Event):
 
     event_type: OrderEventType
     source: str = "order-service"
-    user_id: int | None = Field(default=None, gt=0)
-    payment_id: int | None = Field(default=None, gt=0)
-    restaurant_id: int | None = Field(default=None, gt=0)
-    total_amount_minor: int | None = Field(default=None, ge=0)
+    user_id: int | None = Field(default=None, gt=0, le=MAX_ID)
+    payment_id: int | None = Field(default=None, gt=0, le=MAX_ID)
+    restaurant_id: int | None = Field(default=None, gt=0, le=MAX_ID)
+    total_amount_minor: int | None = Field(default=None, ge=0, le=MAX_AMOUNT_MINOR)
     status: OrderStatus | None = None
     previous_status: OrderStatus | None = None
     reason: str | None = None
@@ -196,7 +197,7 @@ class DeliveryEvent(Event):
 
     event_type: DeliveryEventType
     source: str = "delivery-service"
-    delivery_id: int | None = Field(default=None, gt=0)
+    delivery_id: int | None = Field(default=None, gt=0, le=MAX_ID)
     agent_id: str | None = None
     status: DeliveryStatus | None = None
     previous_status: DeliveryStatus | None = None

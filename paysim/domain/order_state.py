@@ -10,7 +10,10 @@ Moves (the rules for commands and events are those of ``payment_state``)::
 
 PAYMENT_FAILED -> PENDING is a plain move: the completion of a retry may be the first
 the order hears of it. An order that was paid is never CANCELLED, it is REFUNDED: the
-money has to go back first, and CANCELLING is where the order waits for it.
+money has to go back first, and CANCELLING is where the order waits for it. A full
+refund made outside the order flow (through the payment API) of a paid, undelivered
+order takes it through CANCELLING too (``refund_path``), so that the restaurant and the
+courier stop, as they do for any other cancellation.
 
 Events published on entering a status: the plan's milestones, with ORDER_CANCELLED on
 entering CANCELLED (unpaid) and CANCELLING (paid). Paid orders announce their
@@ -190,6 +193,18 @@ def order_target(
             return None
         return PAYMENT_EVENT_TARGETS.get(event_type)
     return DELIVERY_EVENT_TARGETS.get(event_type)
+
+
+def refund_path(current: OrderStatus) -> tuple[OrderStatus, ...]:
+    """The statuses a full refund moves an order through, from ``current``.
+
+    A paid, undelivered order goes through CANCELLING (which announces ORDER_CANCELLED)
+    rather than straight to REFUNDED, which announces nothing and would leave the
+    courier on the road with food already paid back.
+    """
+    if current in PAID_UNDELIVERED:
+        return (OrderStatus.CANCELLING, OrderStatus.REFUNDED)
+    return (OrderStatus.REFUNDED,)
 
 
 def order_event_on_enter(status: OrderStatus) -> OrderEventType | None:

@@ -13,7 +13,9 @@ The rules:
 * restaurant rejection of a paid order -> refund it;
 * deadlines: PAYMENT_PENDING too long -> cancel the payment; PAYMENT_FAILED too long
   (the customer never retried) -> cancel the payment, so a late retry cannot capture
-  money for an abandoned order; CANCELLING too long -> ask for the refund again.
+  money for an abandoned order; PENDING too long (the restaurant never accepted) ->
+  the order is rejected on the restaurant's behalf and refunded, as real platforms
+  auto-reject; CANCELLING too long -> ask for the refund again.
 
 Time is passed in. ``entered_at`` is when the order entered its status, or when the
 last compensation for it was issued, so that retries are spaced by the deadline.
@@ -64,10 +66,11 @@ class Deadlines:
 
     payment_pending: timedelta = field(default=timedelta(minutes=15))
     payment_failed: timedelta = field(default=timedelta(minutes=30))
+    restaurant_accept: timedelta = field(default=timedelta(minutes=5))
     cancelling: timedelta = field(default=timedelta(minutes=5))
 
     def __post_init__(self) -> None:
-        for name in ("payment_pending", "payment_failed", "cancelling"):
+        for name in ("payment_pending", "payment_failed", "restaurant_accept", "cancelling"):
             if getattr(self, name) <= timedelta(0):
                 raise ValueError(f"deadline {name} must be positive")
 
@@ -76,6 +79,7 @@ class Deadlines:
         return {
             OrderStatus.PAYMENT_PENDING: self.payment_pending,
             OrderStatus.PAYMENT_FAILED: self.payment_failed,
+            OrderStatus.PENDING: self.restaurant_accept,
             OrderStatus.CANCELLING: self.cancelling,
         }
 
@@ -157,6 +161,13 @@ def on_restaurant_rejected(order_status: OrderStatus, payment: PaymentRef) -> Re
     return None
 
 
+def on_restaurant_silent(order_status: OrderStatus, payment: PaymentRef) -> RefundPayment | None:
+    """A paid order the restaurant never accepted is rejected for it, and refunded in full."""
+    if order_status is OrderStatus.PENDING:
+        return refund_rest(payment, CompensationReason.RESTAURANT_DEADLINE)
+    return None
+
+
 def is_overdue(entered_at: datetime, now: datetime, limit: timedelta) -> bool:
     if entered_at.tzinfo is None or now.tzinfo is None:
         # Naive times from two processes may be in two zones; refuse to guess.
@@ -179,4 +190,6 @@ def overdue(
         return cancel(payment, CompensationReason.PAYMENT_DEADLINE)
     if status is OrderStatus.PAYMENT_FAILED:
         return cancel(payment, CompensationReason.RETRY_DEADLINE)
+    if status is OrderStatus.PENDING:
+        return on_restaurant_silent(status, payment)
     return refund_rest(payment, CompensationReason.REFUND_DEADLINE)

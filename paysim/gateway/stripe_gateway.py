@@ -110,6 +110,10 @@ class StripeGateway:
         )
         self._max_attempts = max_attempts
         self._backoff_s = backoff_s
+        self.longest_call_s = max_attempts * timeout_s + sum(
+            backoff_s * 2 ** (attempt - 1) for attempt in range(1, max_attempts)
+        )
+        """How long one call can take with every retry: what a caller must budget for."""
 
     def create_intent(
         self, amount: Money, *, idempotency_key: str, metadata: dict[str, str]

@@ -1,11 +1,23 @@
 """Carrying out a checkout plan against the real services, as a customer and a restaurant.
 
 Every call goes through the public HTTP APIs with a timeout; waits poll with a deadline.
+
+Sound at high concurrency: each worker thread has its own HTTP client (one client's
+connection pool shared by 48 threads failed with "Bad file descriptor" and stranded a
+paid order), and a call whose answer is lost on the wire is repeated, a bounded number
+of times, when repeating it is safe: GETs; create-intent and refunds, which carry an
+``Idempotency-Key``; and confirm, cancel and the restaurant's moves, which the server
+answers with 409 once applied, so a 409 after a lost answer is checked against the
+status the call was to reach. A checkout that still fails leaves no money stranded: the
+saga's deadlines cancel or refund whatever it left.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +28,20 @@ from paysim.errors import PaysimError
 from paysim.sim.scenarios import CheckoutPlan, Scenario
 
 TIMEOUT = httpx.Timeout(15.0)
+ATTEMPTS = 4
+"""Tries of one call whose answer is lost (a transport error) before the checkout fails."""
+RETRY_BACKOFF_S = 0.25
+POLL_S = (0.05, 0.5)
+"""An order's status is polled from every 50 ms, slowing down to every 500 ms."""
+
+# Where an order stands once a move was applied (the courier may have gone on since).
+MOVED_TO: dict[str, frozenset[str]] = {
+    "cancel": frozenset({"CANCELLED", "CANCELLING", "REFUNDED"}),
+    "confirm": frozenset({"CONFIRMED"}),
+    "preparing": frozenset({"PREPARING"}),
+    "ready-for-pickup": frozenset({"READY_FOR_PICKUP", "OUT_FOR_DELIVERY", "DELIVERED"}),
+    "reject": frozenset({"CANCELLING", "REFUNDED"}),
+}
 
 
 class CheckoutError(PaysimError):
@@ -35,16 +61,40 @@ class CheckoutOutcome:
 
 
 class CheckoutDriver:
-    """One client for the payment and order APIs, shared by the run's worker threads."""
+    """Drives checkouts through the payment and order APIs, from many worker threads."""
 
-    def __init__(self, payment_api: str, order_api: str, *, wait_s: float = 60.0) -> None:
-        self._http = httpx.Client(timeout=TIMEOUT)
+    def __init__(
+        self,
+        payment_api: str,
+        order_api: str,
+        *,
+        wait_s: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self._payment_api = payment_api
         self._order_api = order_api
         self._wait_s = wait_s
+        self._transport = transport  # None: the network (unit tests pass a mock)
+        self._local = threading.local()
+        self._clients: list[httpx.Client] = []
+        self._clients_lock = threading.Lock()
+
+    @property
+    def _http(self) -> httpx.Client:
+        """This thread's own client (and connection pool)."""
+        client: httpx.Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = httpx.Client(timeout=TIMEOUT, transport=self._transport)
+            self._local.client = client
+            with self._clients_lock:
+                self._clients.append(client)
+        return client
 
     def close(self) -> None:
-        self._http.close()
+        with self._clients_lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
 
     def run(self, plan: CheckoutPlan) -> CheckoutOutcome:
         outcome = CheckoutOutcome(plan)
@@ -55,6 +105,7 @@ class CheckoutDriver:
         return outcome
 
     def _run(self, plan: CheckoutPlan, out: CheckoutOutcome) -> None:
+        checkout_key = f"checkout-{plan.number}-{uuid.uuid4()}"
         payment = self._post(
             f"{self._payment_api}/api/payments/create-intent",
             {
@@ -63,6 +114,7 @@ class CheckoutDriver:
                 "currency": plan.amount.currency,
             },
             expect=(201,),
+            key=checkout_key,
         )
         out.order_id, out.payment_id = payment["orderId"], payment["paymentId"]
         self._wait_order(out.order_id, {"PAYMENT_PENDING"})
@@ -96,45 +148,87 @@ class CheckoutDriver:
                     "reason": "item missing",
                 },
                 expect=(200,),
+                key=f"{checkout_key}-refund",
             )
             out.steps.append("partial refund")
 
     def _confirm(self, out: CheckoutOutcome, card: str, expect: tuple[int, ...]) -> None:
+        outcome = "FAILED" if expect == (402,) else "COMPLETED"
+        payment_url = f"{self._payment_api}/api/payments/{out.payment_id}"
         self._post(
-            f"{self._payment_api}/api/payments/{out.payment_id}/confirm",
+            f"{payment_url}/confirm",
             {"paymentMethodId": card},
             expect=expect,
+            applied=lambda: self._get(payment_url).json()["status"] == outcome,
         )
         out.steps.append(f"confirm {card}")
 
     def _cancel(self, out: CheckoutOutcome) -> None:
-        self._post(
-            f"{self._order_api}/api/orders/{out.order_id}/cancel",
-            {"reason": "customer changed their mind"},
-            expect=(200,),
-        )
-        out.steps.append("cancel")
+        self._move(out, "cancel", {"reason": "customer changed their mind"})
 
     def _restaurant(
         self, out: CheckoutOutcome, move: str, body: dict[str, Any] | None = None
     ) -> None:
-        self._post(f"{self._order_api}/api/orders/{out.order_id}/{move}", body or {}, expect=(200,))
+        self._move(out, move, body or {})
+
+    def _move(self, out: CheckoutOutcome, move: str, body: dict[str, Any]) -> None:
+        order_url = f"{self._order_api}/api/orders/{out.order_id}"
+        self._post(
+            f"{order_url}/{move}",
+            body,
+            expect=(200,),
+            applied=lambda: self._get(order_url).json()["status"] in MOVED_TO[move],
+        )
         out.steps.append(move)
 
-    def _post(self, url: str, body: dict[str, Any], expect: tuple[int, ...]) -> Any:
-        response = self._http.post(url, json=body)
+    def _post(
+        self,
+        url: str,
+        body: dict[str, Any],
+        expect: tuple[int, ...],
+        *,
+        key: str | None = None,
+        applied: Callable[[], bool] | None = None,
+    ) -> Any:
+        """POST, repeated after a lost answer when that is safe: with an Idempotency-Key
+        (``key``), or when ``applied`` can tell a 409 that means "done already"."""
+        headers = {"Idempotency-Key": key} if key is not None else {}
+        repeatable = key is not None or applied is not None
+        response, lost = self._send(
+            lambda: self._http.post(url, json=body, headers=headers), repeatable
+        )
+        if response.status_code == 409 and lost and applied is not None and applied():
+            return None
         if response.status_code not in expect:
             raise CheckoutError(f"POST {url} answered {response.status_code}: {response.text}")
         return response.json()
 
+    def _get(self, url: str) -> httpx.Response:
+        response, _lost = self._send(lambda: self._http.get(url), repeatable=True)
+        return response
+
+    @staticmethod
+    def _send(call: Callable[[], httpx.Response], repeatable: bool) -> tuple[httpx.Response, bool]:
+        """The response, and whether an earlier try's answer was lost on the way."""
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return call(), attempt > 1
+            except httpx.TransportError:
+                if not repeatable or attempt == ATTEMPTS:
+                    raise
+                time.sleep(RETRY_BACKOFF_S * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
     def _wait_order(self, order_id: int, statuses: set[str]) -> None:
         deadline = time.monotonic() + self._wait_s
         seen = None
+        pause = POLL_S[0]
         while time.monotonic() < deadline:
-            response = self._http.get(f"{self._order_api}/api/orders/{order_id}")
+            response = self._get(f"{self._order_api}/api/orders/{order_id}")
             if response.status_code == 200:
                 seen = response.json()["status"]
                 if seen in statuses:
                     return
-            time.sleep(0.05)
+            time.sleep(pause)
+            pause = min(pause * 1.5, POLL_S[1])
         raise CheckoutError(f"order {order_id} stayed {seen}, expected {sorted(statuses)}")

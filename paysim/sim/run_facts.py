@@ -16,6 +16,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from paysim.bus.admin import record_counts
+from paysim.domain.bounds import MAX_LIST_LIMIT
 from paysim.domain.invariants import ORDER_AT_REST, InFlight
 from paysim.observe.lag import consumer_lag
 from paysim.stripe_emulator.client import EmulatorAdmin
@@ -84,12 +85,12 @@ def gather(
     wanted = set(order_ids) if order_ids is not None else None
     orders = [
         o
-        for o in _get(f"{order_api}/api/orders?limit=100000")
+        for o in _get(f"{order_api}/api/orders?limit={MAX_LIST_LIMIT}")
         if wanted is None or o["orderId"] in wanted
     ]
     payments = [
         p
-        for p in _get(f"{payment_api}/api/payments?limit=100000")
+        for p in _get(f"{payment_api}/api/payments?limit={MAX_LIST_LIMIT}")
         if wanted is None or p["orderId"] in wanted
     ]
     return RunFacts(

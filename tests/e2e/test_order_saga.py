@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
+from typing import Any
 
 import httpx
 
@@ -19,6 +20,7 @@ from tests.support import (
     events_of_order,
     order_of,
     paid,
+    poll,
     post,
     wait_for_order,
 )
@@ -35,6 +37,18 @@ def _wait_payment(api: str, payment_id: int, status: str, timeout_s: float = 30)
             return
         time.sleep(0.1)
     raise AssertionError(f"payment {payment_id} is {_payment(api, payment_id)['status']}")
+
+
+def _placed(services: ServiceUrls, amount: str) -> Any:
+    """A paid checkout, once its order is placed (PENDING, waiting on the restaurant)."""
+    payment = paid(services.payment_api, amount)
+    wait_for_order(services.order_api, payment["orderId"], "PENDING")
+    return payment
+
+
+def _compensation_reasons(order_api: str, order_id: int) -> list[str]:
+    compensations = httpx.get(f"{order_api}/api/compensations", timeout=10).json()
+    return [c["reason"] for c in compensations if c["orderId"] == order_id]
 
 
 def test_payment_completed_places_the_order_and_publishes_order_created(
@@ -165,6 +179,57 @@ def test_a_payment_stuck_pending_past_its_deadline_is_cancelled(services: Servic
     assert any(
         c["orderId"] == order_id and c["reason"] == "payment_deadline" for c in compensations
     ), compensations
+
+
+def test_a_paid_order_the_restaurant_never_accepts_is_rejected_and_refunded(
+    services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str
+) -> None:
+    payment = _placed(services, "27.30")
+    order_id = payment["orderId"]
+    # The restaurant never answers: past its deadline (20 s in tests) the order is
+    # rejected on its behalf and the money goes back.
+    order = wait_for_order(services.order_api, order_id, "REFUNDED", timeout_s=60)
+    assert "did not accept the order" in (order["reason"] or "")
+    assert [h["to"] for h in order["history"] if h["applied"]][-2:] == ["CANCELLING", "REFUNDED"]
+    _wait_payment(services.payment_api, payment["paymentId"], "REFUNDED")
+    [refund] = emulator.ledger().refunds_for(payment["stripePaymentIntentId"])
+    assert (refund.amount, refund.status) == (2730, "succeeded")
+    assert _compensation_reasons(services.order_api, order_id) == ["restaurant_deadline"]
+    # Rejected like a restaurant's own rejection: the courier is told to stand down.
+    [cancelled] = events_of_order(bootstrap_servers, "order-cancelled", order_id)
+    assert cancelled.event_type is OrderEventType.ORDER_CANCELLED
+
+
+def test_a_full_refund_through_the_payment_api_cancels_the_order_and_its_courier(
+    services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str
+) -> None:
+    payment = _placed(services, "16.80")
+    order_id = payment["orderId"]
+    assert post(services.order_api, f"/api/orders/{order_id}/confirm", {}).status_code == 200
+    delivery_url = f"{services.delivery_api}/api/deliveries/{order_id}"
+    poll(
+        lambda: httpx.get(delivery_url, timeout=10).json().get("status") == "ASSIGNED",
+        "a courier assigned",
+    )
+
+    refunded = post(
+        services.payment_api, f"/api/payments/{payment['paymentId']}/refund", {"reason": "goodwill"}
+    )
+    assert refunded.status_code == 200, refunded.text
+    assert refunded.json()["status"] == "REFUNDED"
+
+    order = wait_for_order(services.order_api, order_id, "REFUNDED")
+    applied = [h["to"] for h in order["history"] if h["applied"]]
+    assert applied[-2:] == ["CANCELLING", "REFUNDED"]
+    [cancelled] = events_of_order(bootstrap_servers, "order-cancelled", order_id)
+    assert cancelled.event_type is OrderEventType.ORDER_CANCELLED
+    delivery = poll(
+        lambda: (d := httpx.get(delivery_url, timeout=10).json())["status"] == "CANCELLED" and d,
+        "the courier stopped",
+    )
+    assert "DELIVERED" not in [h["to"] for h in delivery["history"] if h["applied"]]
+    assert post(services.order_api, f"/api/orders/{order_id}/preparing", {}).status_code == 409
+    assert len(emulator.ledger().refunds_for(payment["stripePaymentIntentId"])) == 1
 
 
 def test_the_happy_path_ends_delivered_with_every_milestone_in_order(

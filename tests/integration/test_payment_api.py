@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import httpx
 import pytest
 
 from paysim.bus.reader import read_records
 from paysim.domain.events import PaymentEvent, PaymentEventType
+from paysim.domain.order_ids import CLIENT_ORDER_IDS
 from paysim.services.launcher import ServiceUrls
-from tests.support import confirm, create_intent, events_of_order, paid, post, records_of_order
+from tests.support import (
+    confirm,
+    create_intent,
+    events_of_order,
+    paid,
+    post,
+    records_of_order,
+    wait_for_order,
+)
 
 DECLINES = [
     ("pm_card_visa_chargeDeclined", "card_declined", "generic_decline"),
@@ -179,6 +189,51 @@ def test_only_the_create_intent_response_carries_the_client_secret(
     for answer in (confirmed, one, listed):
         assert "clientSecret" not in answer.text
         assert created["clientSecret"] not in answer.text
+
+
+def _checkout(api: str, user_id: int, order_id: int) -> httpx.Response:
+    body = {"userId": user_id, "amount": "9.00", "currency": "usd", "orderId": order_id}
+    return post(api, "/api/payments/create-intent", body)
+
+
+def _payments_of_order(api: str, order_id: int) -> list[int]:
+    everything = httpx.get(f"{api}/api/payments", timeout=10).json()
+    return [p["paymentId"] for p in everything if p["orderId"] == order_id]
+
+
+def test_two_checkouts_never_end_up_as_one_order(
+    services: ServiceUrls, bootstrap_servers: str
+) -> None:
+    api = services.payment_api
+    generated = create_intent(api, "12.00")  # userId 7, orderId generated
+    order_id = generated["orderId"]
+    assert order_id < CLIENT_ORDER_IDS.start
+
+    # Another customer naming that order is refused, and no payment joins it.
+    taken = _checkout(api, 8, order_id)
+    assert taken.status_code == 409, taken.text
+    assert "belongs to another customer" in taken.json()["message"]
+    # An id in the generated range that no checkout has used yet would be handed out
+    # later to someone else: a client cannot take it either.
+    ahead = _checkout(api, 8, order_id + 1_000_000)
+    assert ahead.status_code == 422, ahead.text
+    assert "leave orderId out" in ahead.json()["message"]
+
+    # A client's own id lies in its own range, and is its own from then on.
+    own = CLIENT_ORDER_IDS.start + uuid.uuid4().int % 10**12
+    first = _checkout(api, 8, own)
+    assert first.status_code == 201, first.text
+    assert _checkout(api, 9, own).status_code == 409
+    # The same customer may pay again for their order (after a decline, say).
+    again = _checkout(api, 8, own)
+    assert again.status_code == 201, again.text
+
+    assert _payments_of_order(api, order_id) == [generated["paymentId"]]
+    assert _payments_of_order(api, own) == [first.json()["paymentId"], again.json()["paymentId"]]
+    order = wait_for_order(services.order_api, order_id, "PAYMENT_PENDING")
+    assert (order["paymentId"], order["userId"]) == (generated["paymentId"], 7)
+    initiated = records_of_order(bootstrap_servers, "payment-initiated", order_id)
+    assert len(initiated) == 1
 
 
 def test_unknown_payment_is_404(services: ServiceUrls) -> None:

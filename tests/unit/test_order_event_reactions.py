@@ -465,6 +465,53 @@ def test_the_full_refund_ends_a_cancelling_order_refunded(orders: Orders) -> Non
     assert (order.status, order.refunded.minor) == (OrderStatus.REFUNDED, TOTAL)
 
 
+@pytest.mark.parametrize("accepted", [False, True])
+def test_a_full_refund_of_a_paid_undelivered_order_cancels_it_on_the_way(
+    orders: Orders, accepted: bool
+) -> None:
+    # Refunded through the payment API: the saga asked for nothing, the order still runs.
+    _placed(orders)
+    if accepted:
+        orders.service.restaurant(ORDER, RestaurantMove.ACCEPT, None)
+    before = orders.order().status
+    refunded = payment(
+        PaymentEventType.PAYMENT_REFUNDED, status=PaymentStatus.REFUNDED, refund_amount_minor=TOTAL
+    )
+    orders.deliver(refunded)
+
+    order = orders.order()
+    assert (order.status, order.refunded.minor) == (OrderStatus.REFUNDED, TOTAL)
+    assert order.reason == event_reactions.REFUNDED_OUTSIDE
+    assert _moves(orders.history())[-2:] == [
+        (before.value, "CANCELLING", True),
+        ("CANCELLING", "REFUNDED", True),
+    ]
+    assert {h["eventId"] for h in orders.history()[-2:]} == {str(refunded.event_id)}
+    # The restaurant and the courier are told, as for any cancellation; no refund is
+    # asked for again.
+    cancelled = orders.owed()[-1]
+    assert isinstance(cancelled, OrderEvent)
+    assert cancelled.event_type is OrderEventType.ORDER_CANCELLED
+    assert cancelled.reason == event_reactions.REFUNDED_OUTSIDE
+    assert PaymentEventType.PAYMENT_REFUND_INITIATED.value not in _types(orders.owed())
+    assert orders.compensations() == []
+
+
+def test_a_full_refund_of_a_delivered_order_leaves_it_delivered(orders: Orders) -> None:
+    _ready_for_pickup(orders)
+    orders.deliver(delivery(DeliveryEventType.DELIVERY_DELIVERED))
+    owed = orders.owed()
+    orders.deliver(
+        payment(
+            PaymentEventType.PAYMENT_REFUNDED,
+            status=PaymentStatus.REFUNDED,
+            refund_amount_minor=TOTAL,
+        )
+    )
+    assert orders.order().status is OrderStatus.DELIVERED
+    assert orders.owed() == owed
+
+
 def test_a_partial_refund_notes_the_money_and_leaves_the_order_be(orders: Orders) -> None:
     _placed(orders)
     orders.deliver(

@@ -17,6 +17,7 @@ from paysim.domain.order_state import (
     move_order,
     order_event_on_enter,
     order_target,
+    refund_path,
 )
 from paysim.domain.status import OrderStatus, PaymentStatus
 from paysim.domain.transitions import IllegalTransition, Outcome
@@ -147,6 +148,25 @@ def test_full_refund_of_a_paid_order_ends_it() -> None:
     result = apply_order_event(OrderStatus.CONFIRMED, OrderStatus.REFUNDED)
     assert result.applied
     assert result.status is OrderStatus.REFUNDED
+
+
+@pytest.mark.parametrize("current", PAID)
+def test_full_refund_of_a_paid_undelivered_order_cancels_it_first(current: OrderStatus) -> None:
+    path = refund_path(current)
+    assert path == (OrderStatus.CANCELLING, OrderStatus.REFUNDED)
+    # Each step is a forward move, and entering CANCELLING stops restaurant and courier.
+    status = current
+    for step in path:
+        status = apply_order_event(status, step).status
+    assert status is OrderStatus.REFUNDED
+    assert order_event_on_enter(path[0]) is OrderEventType.ORDER_CANCELLED
+
+
+@pytest.mark.parametrize(
+    "current", [OrderStatus.CANCELLING, OrderStatus.DELIVERED, OrderStatus.REFUNDED]
+)
+def test_full_refund_of_any_other_order_goes_straight_to_refunded(current: OrderStatus) -> None:
+    assert refund_path(current) == (OrderStatus.REFUNDED,)
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from paysim.domain.saga import (
     on_order_placement_failed,
     on_payment_completed,
     on_restaurant_rejected,
+    on_restaurant_silent,
     overdue,
 )
 from paysim.domain.status import OrderStatus
@@ -141,7 +142,20 @@ def test_default_deadlines() -> None:
     deadlines = Deadlines()
     assert deadlines.payment_pending == timedelta(minutes=15)
     assert deadlines.cancelling == timedelta(minutes=5)
-    assert deadlines.for_status(OrderStatus.PENDING) is None
+    assert (
+        deadlines.for_status(OrderStatus.PENDING)
+        == deadlines.restaurant_accept
+        == timedelta(minutes=5)
+    )
+    assert deadlines.for_status(OrderStatus.CONFIRMED) is None
+
+
+@pytest.mark.parametrize(
+    "name", ["payment_pending", "payment_failed", "restaurant_accept", "cancelling"]
+)
+def test_every_deadline_must_be_positive(name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        Deadlines(**{name: timedelta(seconds=-1)})
 
 
 def test_deadlines_must_be_positive() -> None:
@@ -185,8 +199,52 @@ def test_cancelling_whose_refund_has_landed_needs_nothing() -> None:
     assert overdue(OrderStatus.CANCELLING, T0, T0 + timedelta(hours=1), done) is None
 
 
+def test_a_paid_order_the_restaurant_never_accepts_is_refunded_in_full() -> None:
+    deadlines = Deadlines(restaurant_accept=timedelta(minutes=3))
+    late = T0 + timedelta(minutes=3, seconds=1)
+    assert overdue(OrderStatus.PENDING, T0, late, CAPTURED, deadlines) == full_refund(
+        CompensationReason.RESTAURANT_DEADLINE
+    )
+
+
+def test_a_paid_order_within_the_restaurants_deadline_waits() -> None:
+    deadlines = Deadlines(restaurant_accept=timedelta(minutes=3))
+    assert overdue(OrderStatus.PENDING, T0, T0 + timedelta(minutes=3), CAPTURED, deadlines) is None
+
+
+def test_the_restaurant_deadline_refunds_only_what_is_left() -> None:
+    partly = PaymentRef(7, 42, captured=Money(2599, "usd"), refunded=Money(599, "usd"))
+    command = overdue(OrderStatus.PENDING, T0, T0 + timedelta(hours=1), partly)
+    assert isinstance(command, RefundPayment)
+    assert command.amount == Money(2000, "usd")
+    # The same request id as every other compensation of this payment: one Stripe refund.
+    assert command.request_id == compensation_request_id(42, 7)
+
+
+def test_the_restaurant_deadline_and_a_restaurant_rejection_are_the_same_refund() -> None:
+    rejected = on_restaurant_rejected(OrderStatus.PENDING, CAPTURED)
+    silent = on_restaurant_silent(OrderStatus.PENDING, CAPTURED)
+    assert rejected is not None
+    assert silent is not None
+    assert (silent.request_id, silent.amount) == (rejected.request_id, rejected.amount)
+    assert silent.reason == CompensationReason.RESTAURANT_DEADLINE
+
+
+@pytest.mark.parametrize("status", [s for s in OrderStatus if s is not OrderStatus.PENDING])
+def test_the_restaurant_deadline_is_only_for_orders_waiting_on_the_restaurant(
+    status: OrderStatus,
+) -> None:
+    assert on_restaurant_silent(status, CAPTURED) is None
+
+
 @pytest.mark.parametrize(
-    "status", [*PAID, OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.REFUNDED]
+    "status",
+    [
+        *(s for s in PAID if s is not OrderStatus.PENDING),
+        OrderStatus.DELIVERED,
+        OrderStatus.CANCELLED,
+        OrderStatus.REFUNDED,
+    ],
 )
 def test_statuses_without_deadline_are_never_overdue(status: OrderStatus) -> None:
     assert overdue(status, T0, T0 + timedelta(days=30), CAPTURED) is None

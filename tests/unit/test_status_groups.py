@@ -41,12 +41,15 @@ def test_a_pickup_is_requested_once_and_only_of_an_assigned_courier() -> None:
     )
 
 
-@pytest.mark.parametrize("shortest", ["payment_pending", "payment_failed", "cancelling"])
+@pytest.mark.parametrize(
+    "shortest", ["payment_pending", "payment_failed", "restaurant_accept", "cancelling"]
+)
 def test_the_shortest_deadline_is_the_earliest_an_order_can_be_overdue(shortest: str) -> None:
     deadlines = Deadlines(**{shortest: timedelta(seconds=1)})
     assert deadlines.shortest == timedelta(seconds=1)
     assert set(deadlines.by_status()) == {
         OrderStatus.PAYMENT_PENDING,
         OrderStatus.PAYMENT_FAILED,
+        OrderStatus.PENDING,
         OrderStatus.CANCELLING,
     }

@@ -19,7 +19,7 @@ from paysim.domain import saga
 from paysim.domain.commands import RefundPayment
 from paysim.domain.events import AnyEvent, DeliveryEvent, PaymentEvent, PaymentEventType
 from paysim.domain.money import Money
-from paysim.domain.order_state import PAID, UNPAID, apply_order_event, order_target
+from paysim.domain.order_state import PAID, UNPAID, apply_order_event, order_target, refund_path
 from paysim.domain.status import OrderStatus
 from paysim.errors import PermanentError
 from paysim.services.order import repository as repo
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 GROUP = "order-service"
 TOPICS = ("payment-events", "delivery-events")
+
+REFUNDED_OUTSIDE = "refunded in full through the payment service"
 
 
 def order_handler(service: OrderService, group: str = GROUP) -> Handler:
@@ -122,9 +124,16 @@ def on_payment_event(service: OrderService, uow: UnitOfWork, event: PaymentEvent
                 event_id=str(event.event_id),
             )
         else:
-            _offer(
-                service, uow, order, replace(order, status=target, refunded=refunded), event=event
-            )
+            # Not asked for by the saga (which cancels first): refunded by the payment API.
+            reason = order.reason if order.status is OrderStatus.CANCELLING else REFUNDED_OUTSIDE
+            for step in refund_path(order.status):
+                order = _offer(
+                    service,
+                    uow,
+                    order,
+                    replace(order, status=step, refunded=refunded, reason=reason),
+                    event=event,
+                )
     elif (target := order_target(kind)) is not None:
         _offer(
             service, uow, order, replace(order, status=target), event=event, attempt=event.attempt

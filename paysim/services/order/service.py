@@ -26,7 +26,7 @@ from paysim.domain.order_state import (
     move_order,
     order_event_on_enter,
 )
-from paysim.domain.status import PaymentStatus
+from paysim.domain.status import OrderStatus, PaymentStatus
 from paysim.observe import metrics
 from paysim.services.faults import FaultPoints
 from paysim.services.order import repository as repo
@@ -201,12 +201,26 @@ class OrderService(TransactionalService):
                 )
                 if command is None:
                     continue
+                overdue_in = order.status
+                if overdue_in is OrderStatus.PENDING:
+                    # The restaurant never answered: rejected on its behalf, as it would be.
+                    order = self.move(
+                        uow,
+                        order,
+                        replace(
+                            order,
+                            status=RESTAURANT_MOVE_TARGETS[RestaurantMove.REJECT],
+                            reason="the restaurant did not accept the order within "
+                            f"{self.deadlines.restaurant_accept.total_seconds():g} s",
+                        ),
+                        cause="restaurant deadline",
+                    )
                 to_cancel = self._carry_out(uow, order, command)
             compensated += 1
             log.warning(
                 "deadline passed for orderId=%s in %s: %s",
                 order.order_id,
-                order.status,
+                overdue_in,
                 type(command).__name__,
             )
             self._cancel_payment(to_cancel, "deadline passed")

@@ -15,6 +15,7 @@ from paysim.domain.status import PaymentMethod, PaymentStatus, RefundStatus
 from paysim.errors import PermanentError
 from paysim.services.payment.tables import (
     order_numbers,
+    order_owners,
     payment_transitions,
     payments,
     refunds,
@@ -84,6 +85,18 @@ def _payment(row: Any) -> Payment:
 
 def next_order_id(conn: Connection) -> int:
     return int(conn.execute(insert(order_numbers)).inserted_primary_key[0])  # type: ignore[index]
+
+
+def order_owner(conn: Connection, order_id: int) -> int | None:
+    """The user whose checkout used ``order_id`` first, if any did."""
+    owner = conn.execute(
+        select(order_owners.c.user_id).where(order_owners.c.order_id == order_id)
+    ).scalar()
+    return None if owner is None else int(owner)
+
+
+def own_order(conn: Connection, order_id: int, user_id: int) -> None:
+    conn.execute(insert(order_owners).values(order_id=order_id, user_id=user_id))
 
 
 def insert_payment(

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 
 from paysim.domain import idempotency_keys as keys
+from paysim.domain import order_ids
 from paysim.domain.clock import utc_now
 from paysim.domain.events import PaymentEventType
 from paysim.domain.money import Money
@@ -89,7 +90,7 @@ class PaymentService(TransactionalService):
         with self.uow() as uow:
             if cmd.request_key and (same := repo.by_request_key(uow.connection, cmd.request_key)):
                 return same
-            order_id = cmd.order_id or repo.next_order_id(uow.connection)
+            order_id = _order_id(uow, cmd)
             payment = repo.insert_payment(
                 uow.connection,
                 order_id=order_id,
@@ -306,6 +307,19 @@ class PaymentService(TransactionalService):
 
 
 _EVENT_FIELDS = {"failure_reason", "error_code", "decline_code", "cancel_reason"}
+
+
+def _order_id(uow: UnitOfWork, cmd: CreateIntent) -> int:
+    """The checkout's order: a generated id, or the client's own if it may use it."""
+    if cmd.order_id is None:
+        order_id = order_ids.generated(repo.next_order_id(uow.connection))
+        repo.own_order(uow.connection, order_id, cmd.user_id)
+        return order_id
+    if order_ids.may_claim(
+        cmd.order_id, cmd.user_id, repo.order_owner(uow.connection, cmd.order_id)
+    ):
+        repo.own_order(uow.connection, cmd.order_id, cmd.user_id)
+    return cmd.order_id
 
 
 def receipt_url(charge_id: str | None) -> str | None:

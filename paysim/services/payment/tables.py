@@ -39,6 +39,15 @@ order_numbers = Table(
     sqlite_autoincrement=True,
 )
 
+order_owners = Table(
+    "order_owners",
+    metadata,
+    # Whose checkout used an orderId first (paysim.domain.order_ids): the primary key
+    # lets only one checkout claim a new orderId, even with concurrent writers.
+    Column("order_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("user_id", BigInteger, nullable=False),
+)
+
 payments = Table(
     "payments",
     metadata,
