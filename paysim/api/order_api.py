@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from sqlalchemy import select
 
+from paysim.api.faults_api import fault_router
 from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
 from paysim.api.params import ListLimit, PathId
 from paysim.domain.bounds import MAX_REASON_LENGTH
 from paysim.domain.order_state import RestaurantMove
 from paysim.errors import PaysimError
-from paysim.services.faults import fault_router
 from paysim.services.order import repository as repo
 from paysim.services.order.repository import Order, OrderNotFoundError
 from paysim.services.order.service import OrderService
@@ -43,11 +43,18 @@ def order_view(order: Order) -> dict[str, Any]:
     }
 
 
-def create_app(service: OrderService, *, dead_workers: DeadWorkers = no_dead_workers) -> FastAPI:
+def create_app(
+    service: OrderService,
+    *,
+    admin_token: SecretStr | None = None,
+    dead_workers: DeadWorkers = no_dead_workers,
+) -> FastAPI:
+    """The app over a built service; ``admin_token`` opens its fault switchboard
+    (``/_faults``), None leaves it off (test mode off)."""
     app = service_app(
         "paysim order service", service.check_store, dead_workers=dead_workers, statuses=STATUSES
     )
-    app.include_router(fault_router(service.faults))
+    app.include_router(fault_router(service.faults, admin_token))
 
     @app.get("/api/orders")
     def list_orders(

@@ -9,8 +9,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import Engine, MetaData
 
+from paysim import stack_secrets
 from paysim.bus.consumer import EventConsumer, Handler, RetryPolicy
 from paysim.bus.dead_letters import DeadLetterWriter
 from paysim.bus.producer import EventProducer
@@ -35,6 +37,11 @@ class Worker:
 
     name: str
     target: Callable[[threading.Event], None]
+
+
+def admin_token(settings: Settings) -> SecretStr | None:
+    """The token that opens the process's testbench controls; None with test mode off."""
+    return stack_secrets.resolve(settings).admin_token if settings.test_mode else None
 
 
 def periodic_worker(name: str, interval_s: float, fn: Callable[[], object]) -> Worker:

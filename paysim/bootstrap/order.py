@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from paysim.bootstrap.common import (
     ServiceProcess,
+    admin_token,
     consumer_workers,
     periodic_worker,
     relay_worker,
@@ -58,5 +59,7 @@ def build_process(
             retention_worker(settings, "order", engine),
         ],
     )
-    process.app = create_app(service, dead_workers=process.dead_workers)
+    process.app = create_app(
+        service, admin_token=admin_token(settings), dead_workers=process.dead_workers
+    )
     return process

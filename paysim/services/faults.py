@@ -2,7 +2,8 @@
 
 A rule names a fault point (``handle``: before a consumed event is handled,
 ``place-order``: when a paid order is placed), optionally an order, and how often it
-fires. Rules live in the process; a service exposes them at ``/_faults``.
+fires. Rules live in the process; a service exposes them at ``/_faults``
+(``paysim.api.faults_api``), in test mode only, to the holder of the admin token.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from paysim.errors import PermanentError, TransientError
@@ -91,21 +91,3 @@ class FaultPoints:
         if rule.mode == "permanent":
             raise InjectedPermanentError(message)
         raise InjectedTransientError(message)
-
-
-def fault_router(faults: FaultPoints) -> APIRouter:
-    router = APIRouter(prefix="/_faults", tags=["faults"])
-
-    @router.post("", status_code=201)
-    def add_fault(spec: FaultSpec) -> dict[str, Any]:
-        return asdict(faults.add(spec))
-
-    @router.get("")
-    def list_faults() -> list[dict[str, Any]]:
-        return faults.rules()
-
-    @router.delete("", status_code=204)
-    def clear_faults() -> None:
-        faults.clear()
-
-    return router

@@ -7,17 +7,16 @@ import signal
 import threading
 from typing import Any
 
-import httpx
-
 from paysim.bus.dead_letter_replay import replay
 from paysim.bus.dead_letters import DeadLetter
 from paysim.bus.producer import EventProducer
 from paysim.bus.reader import read_records, wait_for_records
 from paysim.config import Settings
+from paysim.lab import Shop
 from paysim.services import launcher
 from paysim.services.launcher import ServiceUrls
 from tests.conftest import SERVICE_ENV
-from tests.support import confirm, create_intent, order_of, paid, poll, post, wait_for_order
+from tests.support import confirm, create_intent, order_of, paid, poll, wait_for_order
 
 
 def test_a_poison_record_is_dead_lettered_and_the_partition_keeps_flowing(
@@ -53,27 +52,21 @@ def test_a_poison_record_is_dead_lettered_and_the_partition_keeps_flowing(
 
 
 def test_a_handler_that_fails_twice_then_succeeds_is_retried_in_place(
-    services: ServiceUrls, bootstrap_servers: str
+    services: ServiceUrls, bootstrap_servers: str, order_faults: Shop
 ) -> None:
     payment = create_intent(services.payment_api)
     order_id = payment["orderId"]
     wait_for_order(services.order_api, order_id, "PAYMENT_PENDING")
-    rule = post(
-        services.order_api,
-        "/_faults",
-        {"point": "handle", "mode": "transient", "orderId": order_id, "times": 2},
-    )
-    assert rule.status_code == 201
+    order_faults.inject_fault("handle", "transient", order_id=order_id, times=2)
 
     assert confirm(services.payment_api, payment["paymentId"], "pm_card_visa").status_code == 200
     wait_for_order(services.order_api, order_id, "PENDING")
-    rules = httpx.get(f"{services.order_api}/_faults", timeout=10).json()
+    rules = order_faults.faults()
     assert [r["fired"] for r in rules if r["order_id"] == order_id] == [2]
     dead = [
         r for r in read_records(bootstrap_servers, ["payment-events-dlq"]) if r.key == str(order_id)
     ]
     assert dead == []
-    httpx.delete(f"{services.order_api}/_faults", timeout=10)
 
 
 def test_the_order_service_killed_mid_stream_loses_and_duplicates_nothing(
@@ -123,16 +116,12 @@ def _placed(order: dict[str, Any] | None) -> list[dict[str, Any]] | None:
 
 
 def test_a_handler_that_always_fails_is_dead_lettered_and_replayed_once_fixed(
-    services: ServiceUrls, bootstrap_servers: str
+    services: ServiceUrls, bootstrap_servers: str, order_faults: Shop
 ) -> None:
     payment = create_intent(services.payment_api)
     order_id = payment["orderId"]
     wait_for_order(services.order_api, order_id, "PAYMENT_PENDING")
-    post(
-        services.order_api,
-        "/_faults",
-        {"point": "handle", "mode": "transient", "orderId": order_id},
-    )
+    order_faults.inject_fault("handle", "transient", order_id=order_id)
     assert confirm(services.payment_api, payment["paymentId"], "pm_card_visa").status_code == 200
     # PROCESSING and COMPLETED fail every attempt and are parked; the order stays behind.
     parked = wait_for_records(
@@ -146,7 +135,7 @@ def test_a_handler_that_always_fails_is_dead_lettered_and_replayed_once_fixed(
     assert letter.error_class == "InjectedTransientError"
     assert order_of(services.order_api, order_id)["status"] == "PAYMENT_PENDING"
 
-    httpx.delete(f"{services.order_api}/_faults", timeout=10)  # the cause is fixed
+    order_faults.clear_faults()  # the cause is fixed
     letters = [
         DeadLetter.from_record(r)
         for r in read_records(bootstrap_servers, ["payment-events-dlq"])

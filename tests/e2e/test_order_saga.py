@@ -12,6 +12,7 @@ import httpx
 from paysim.bus.producer import EventProducer
 from paysim.bus.reader import read_records
 from paysim.domain.events import OrderEventType, PaymentEvent, PaymentEventType
+from paysim.lab import Shop
 from paysim.services.launcher import ServiceUrls
 from paysim.stripe_emulator.client import EmulatorAdmin
 from tests.support import (
@@ -120,16 +121,13 @@ def test_restaurant_rejection_is_compensated_by_a_refund(
     ), compensations
 
 
-def test_an_order_that_cannot_be_placed_after_payment_is_refunded(services: ServiceUrls) -> None:
+def test_an_order_that_cannot_be_placed_after_payment_is_refunded(
+    services: ServiceUrls, order_faults: Shop
+) -> None:
     payment = create_intent(services.payment_api)
     order_id = payment["orderId"]
     wait_for_order(services.order_api, order_id, "PAYMENT_PENDING")
-    rule = post(
-        services.order_api,
-        "/_faults",
-        {"point": "place-order", "mode": "permanent", "orderId": order_id},
-    )
-    assert rule.status_code == 201
+    order_faults.inject_fault("place-order", "permanent", order_id=order_id)
     assert confirm(services.payment_api, payment["paymentId"], "pm_card_visa").status_code == 200
     order = wait_for_order(services.order_api, order_id, "REFUNDED")
     assert "could not be placed" in (order["reason"] or "")
