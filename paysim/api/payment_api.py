@@ -185,9 +185,9 @@ def create_app(
         result = service.confirm(payment_id, body.payment_method_id)
         view = payment_view(result.payment)
         if result.declined is not None:
-            return JSONResponse(
-                status_code=402, content={**view, "error": _declined(result.declined)}
-            )
+            # The decline's message on top, where every 4xx of paysim's says what is wrong.
+            declined = {"error": _declined(result.declined), "message": result.declined.message}
+            return JSONResponse(status_code=402, content={**view, **declined})
         return JSONResponse(content=view)
 
     @app.post("/api/payments/{payment_id}/cancel")

@@ -87,6 +87,9 @@ def test_each_decline_publishes_payment_failed_and_a_good_card_then_succeeds(
     body = declined.json()
     assert body["status"] == "FAILED"
     assert (body["error"]["code"], body["error"]["declineCode"]) == (code, decline_code)
+    # Like every 4xx, it says what is wrong at the top (found by test_api_fuzz.py).
+    assert body["message"] == body["error"]["message"]
+    assert body["message"]
 
     [failed] = events_of_order(bootstrap_servers, "payment-failed", payment["orderId"])
     assert isinstance(failed, PaymentEvent)

@@ -11,7 +11,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -47,7 +47,7 @@ RELAY_STARTED = "outbox relay started"
 
 
 def _post_webhook(
-    api: str, event: dict[str, object], *, secret: str, timestamp: int | None = None
+    api: str, event: object, *, secret: str, timestamp: int | None = None
 ) -> httpx.Response:
     payload = json.dumps(event).encode()
     return httpx.post(
@@ -126,6 +126,61 @@ def test_forged_and_stale_signatures_are_rejected_and_nothing_is_recorded(
     }
     assert forged["id"] not in ids
     assert stale["id"] not in ids
+
+
+def _succeeded(intent_id: str, **fields: object) -> dict[str, object]:
+    obj = {"id": intent_id, "object": "payment_intent", "amount": 2599, "currency": "usd"}
+    return {
+        "id": f"evt_shape_{uuid.uuid4().hex[:12]}",
+        "type": "payment_intent.succeeded",
+        "data": {"object": {**obj, **fields}},
+    }
+
+
+# Found by tests/integration/test_api_fuzz.py: each of these answered 500 (an
+# AttributeError in the SDK's construct_event, a KeyError or ValueError in the handler).
+NOT_STRIPE_EVENTS: list[tuple[str, Callable[[str], object], str]] = [
+    ("null", lambda _i: None, "event"),
+    ("a list", lambda _i: [1, 2], "event"),
+    ("no data", lambda _i: {"id": "evt_shape_no_data", "type": "payment_intent.succeeded"}, "data"),
+    ("data not an object", lambda i: {**_succeeded(i), "data": "pi"}, "data"),
+    ("no object", lambda i: {**_succeeded(i), "data": {}}, "data.object"),
+    ("amount as text", lambda i: _succeeded(i, amount="25.99"), "data.object.amount"),
+    ("intent id a number", lambda i: _succeeded(i, id=12), "data.object.id"),
+    ("no amount", lambda i: _succeeded(i, amount=None), "without its amount"),
+    ("no currency", lambda i: _succeeded(i, currency=None), "without its amount or currency"),
+    ("type not text", lambda i: {**_succeeded(i), "type": 7}, "type"),
+]
+
+
+@pytest.mark.parametrize(
+    ("shape", "make", "named"), NOT_STRIPE_EVENTS, ids=[n for n, _m, _f in NOT_STRIPE_EVENTS]
+)
+def test_a_signed_body_not_shaped_like_a_stripe_event_is_400_and_changes_nothing(
+    services: ServiceUrls,
+    webhook_secret: str,
+    shape: str,
+    make: Callable[[str], object],
+    named: str,
+) -> None:
+    payment = create_intent(services.payment_api)
+    answer = _post_webhook(
+        services.payment_api, make(payment["stripePaymentIntentId"]), secret=webhook_secret
+    )
+    assert answer.status_code == 400, (shape, answer.text)
+    assert named in answer.json()["message"]
+    after = httpx.get(f"{services.payment_api}/api/payments/{payment['paymentId']}", timeout=10)
+    assert after.json()["status"] == "PENDING"
+
+
+def test_an_old_api_versions_request_id_alone_is_accepted(
+    services: ServiceUrls, webhook_secret: str
+) -> None:
+    payment = create_intent(services.payment_api)
+    event = {**_succeeded(payment["stripePaymentIntentId"]), "request": "req_123"}
+    answer = _post_webhook(services.payment_api, event, secret=webhook_secret)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["applied"] is True
 
 
 def test_a_webhook_is_republished_and_kept_without_the_intents_client_secret(

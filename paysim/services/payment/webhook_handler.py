@@ -9,6 +9,7 @@ belongs to is read from the idempotency key of the request that caused it.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from paysim.domain.idempotency_keys import confirm_attempt
 from paysim.domain.money import Money
 from paysim.domain.status import PaymentStatus
 from paysim.errors import PermanentError
+from paysim.gateway.stripe_event_shape import check_event_shape
 from paysim.gateway.stripe_redaction import redacted_json
 from paysim.services.payment import repository as repo
 from paysim.services.payment.payment_events import payment_event
@@ -49,34 +51,46 @@ class WebhookOutcome:
 
 
 def verify(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]:
-    """The Stripe event, if the signature is Stripe's scheme over this body and recent."""
+    """The Stripe event, if the signature is Stripe's scheme over this body and recent,
+    and the event has the fields paysim reads (``stripe_event_shape``)."""
     if not signature:
         raise WebhookRejectedError("missing Stripe-Signature header")
     try:
-        event = stripe.Webhook.construct_event(
+        stripe.WebhookSignature.verify_header(
             payload, signature, secret, tolerance=SIGNATURE_TOLERANCE_S
         )
-        verified: dict[str, Any] = event.to_dict()
-        return verified
     except stripe.SignatureVerificationError as exc:
         raise WebhookRejectedError(f"signature rejected: {exc.user_message or exc}") from exc
-    except ValueError as exc:
+    except ValueError as exc:  # not UTF-8
         raise WebhookRejectedError(f"body is not a Stripe event: {exc}") from exc
+    # Parsed and checked here, not by the SDK's construct_event, which fails with an
+    # AttributeError on a signed body that is JSON but not an object.
+    try:
+        event = json.loads(payload)
+        check_event_shape(event)
+    except (ValueError, RecursionError) as exc:  # not JSON (or nested past parsing)
+        raise WebhookRejectedError(f"body is not a Stripe event: {exc}") from exc
+    verified: dict[str, Any] = event
+    return verified
 
 
 def _attempt_of(event: Any, namespace: str) -> int | None:
-    request = event.get("request") or {}
-    return confirm_attempt(request.get("idempotency_key") or "", namespace=namespace)
+    request = event.get("request")
+    key = request.get("idempotency_key") if isinstance(request, dict) else None
+    return confirm_attempt(key or "", namespace=namespace)
 
 
 def _target(
     event_type: str, obj: Any, payment: Payment
 ) -> tuple[PaymentStatus, dict[str, Any]] | None:
     if event_type == "payment_intent.succeeded":
+        captured = obj.get("amount_received") or obj.get("amount")
+        if captured is None or obj.get("currency") is None:
+            raise WebhookRejectedError(f"{event_type} without its amount or currency")
         return PaymentStatus.COMPLETED, {
             "stripe_charge_id": obj.get("latest_charge"),
             "receipt_url": receipt_url(obj.get("latest_charge")),
-            "captured": Money(int(obj.get("amount_received") or obj["amount"]), obj["currency"]),
+            "captured": Money(captured, obj["currency"]),
         }
     if event_type == "payment_intent.payment_failed":
         error = obj.get("last_payment_error") or {}
