@@ -23,7 +23,7 @@ from rich.table import Table
 
 from paysim import infra
 from paysim.config import Settings
-from paysim.services import launcher
+from paysim.infra import service_launcher
 from paysim.sim.checkout_run import run_checkouts
 
 CHECKOUTS = 40
@@ -52,7 +52,7 @@ def main() -> None:
         figures.append(("broker resident memory", f"{rss:.0f} MiB"))
         endpoints = infra.up(settings)
         started = time.monotonic()
-        urls = launcher.up(settings, endpoints)
+        urls = service_launcher.up(settings, endpoints)
         figures.append(("services up (all six healthy)", f"{time.monotonic() - started:.2f} s"))
         rates = {}
         for concurrency in (1, 8):
@@ -74,7 +74,7 @@ def main() -> None:
             )
         figures.append(("ratio, concurrency 8 vs 1 (baseline)", f"{rates[8] / rates[1]:.2f}x"))
     finally:
-        launcher.down(settings)
+        service_launcher.down(settings)
         infra.down(settings)
         shutil.rmtree(run_dir, ignore_errors=True)
     table = Table("figure", "value", title="paysim bench")

@@ -118,13 +118,13 @@ def infra_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 def stack_up(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Infrastructure plus the services; prints where everything answers."""
     from paysim import infra
-    from paysim.services import launcher
+    from paysim.infra import service_launcher
 
     settings = Settings()
     try:
         with err_console.status("starting Kafka, stripe-mock and the services..."):
             endpoints = infra.up(settings)
-            urls = launcher.up(settings, endpoints)
+            urls = service_launcher.up(settings, endpoints)
     except PaysimError as exc:
         raise _fail(exc) from exc
     data = {
@@ -143,11 +143,11 @@ def stack_up(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 def stack_down() -> None:
     """Stop the services and the infrastructure."""
     from paysim import infra
-    from paysim.services import launcher
+    from paysim.infra import service_launcher
 
     settings = Settings()
     try:
-        services = launcher.down(settings)
+        services = service_launcher.down(settings)
         stack = infra.down(settings)
     except PaysimError as exc:
         raise _fail(exc) from exc

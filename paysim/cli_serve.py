@@ -34,7 +34,7 @@ def serve_payment(
 ) -> None:
     """The payment service: HTTP API, outbox relay, refund consumer."""
     from paysim.bootstrap.payment import build_process
-    from paysim.services.serving import serve
+    from paysim.bootstrap.serving import serve
 
     _logging()
     process = build_process(
@@ -57,7 +57,7 @@ def serve_order(
 ) -> None:
     """The order service: HTTP API, payment/delivery event consumer, relay, deadlines."""
     from paysim.bootstrap.order import build_process
-    from paysim.services.serving import serve
+    from paysim.bootstrap.serving import serve
 
     _logging()
     process = build_process(
@@ -69,7 +69,7 @@ def serve_order(
 def _serve_simple(name: str, port: int, bootstrap_servers: str, db_url: str | None) -> None:
     from importlib import import_module
 
-    from paysim.services.serving import serve
+    from paysim.bootstrap.serving import serve
 
     _logging()
     builder = import_module(f"paysim.bootstrap.{name}")
@@ -115,7 +115,7 @@ def serve_relay(
 ) -> None:
     """A standalone outbox relay over one service's database."""
     from paysim.bootstrap.common import build_relay_process
-    from paysim.services.serving import run_workers_only
+    from paysim.bootstrap.serving import run_workers_only
 
     _logging()
     run_workers_only(

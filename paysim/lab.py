@@ -26,10 +26,9 @@ import pandas as pd
 from paysim import infra
 from paysim.config import Settings
 from paysim.domain.invariants import check_run
-from paysim.infra import Endpoints
+from paysim.infra import Endpoints, service_launcher
+from paysim.infra.service_launcher import ServiceUrls
 from paysim.observe.frames import audit_trail, topic_frame
-from paysim.services import launcher
-from paysim.services.launcher import ServiceUrls
 from paysim.sim import run_facts
 from paysim.sim.report import order_records, payment_records
 from paysim.stripe_emulator.client import EmulatorAdmin
@@ -182,9 +181,9 @@ class Lab:
         ``{"PAYSIM_DEADLINE_PAYMENT_PENDING_S": "5"}`` (used when they are started here).
         """
         settings = settings or Settings()
-        running = infra.status(settings).healthy and launcher.status(settings) is not None
+        running = infra.status(settings).healthy and service_launcher.status(settings) is not None
         endpoints = infra.up(settings)
-        urls = launcher.up(settings, endpoints, env=service_env)
+        urls = service_launcher.up(settings, endpoints, env=service_env)
         return cls(settings, endpoints, urls, started=not running)
 
     @property
@@ -230,5 +229,5 @@ class Lab:
         self.shop.close()
         self.emulator.close()
         if self.started:
-            launcher.down(self.settings)
+            service_launcher.down(self.settings)
             infra.down(self.settings)

@@ -16,9 +16,8 @@ import pytest
 from paysim import infra, stack_secrets
 from paysim.config import Settings
 from paysim.errors import PaysimError
-from paysim.infra import Endpoints
-from paysim.services import launcher
-from paysim.services.launcher import ServiceUrls
+from paysim.infra import Endpoints, service_launcher
+from paysim.infra.service_launcher import ServiceUrls
 from paysim.stripe_emulator.client import EmulatorAdmin
 
 if TYPE_CHECKING:
@@ -71,11 +70,11 @@ def stripe_api_base(endpoints: Endpoints) -> str:
 def services(stack_settings: Settings, endpoints: Endpoints) -> Iterator[ServiceUrls]:
     """The Stripe emulator and the payment service, as real processes."""
     try:
-        urls = launcher.up(stack_settings, endpoints, env=SERVICE_ENV)
+        urls = service_launcher.up(stack_settings, endpoints, env=SERVICE_ENV)
     except PaysimError as exc:
         pytest.fail(f"could not start the services: {exc}", pytrace=False)
     yield urls
-    launcher.down(stack_settings)
+    service_launcher.down(stack_settings)
 
 
 @pytest.fixture(scope="session")

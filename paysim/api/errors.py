@@ -14,16 +14,13 @@ from paysim.domain.commands import InvalidCommandError
 from paysim.domain.refunds import RefundError
 from paysim.domain.transitions import IllegalTransition
 from paysim.errors import MoneyError, PaysimError, PermanentError, TransientError
-from paysim.gateway.stripe_gateway import CardDeclinedError, StripeRequestError
 
 # Checked along each error's class hierarchy, most specific first.
 HTTP_STATUS: Mapping[type[PaysimError], int] = {
-    CardDeclinedError: 402,
     IllegalTransition: 409,
     RefundError: 422,
     MoneyError: 422,
     InvalidCommandError: 422,
-    StripeRequestError: 422,
     TransientError: 503,
     PermanentError: 422,
 }

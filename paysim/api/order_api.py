@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
 from pydantic import BaseModel, Field, SecretStr
-from sqlalchemy import select
 
 from paysim.api.faults_api import fault_router
 from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
@@ -14,10 +13,8 @@ from paysim.api.params import ListLimit, PathId
 from paysim.domain.bounds import MAX_REASON_LENGTH
 from paysim.domain.order_state import RestaurantMove
 from paysim.errors import PaysimError
-from paysim.services.order import repository as repo
 from paysim.services.order.repository import Order, OrderNotFoundError
 from paysim.services.order.service import OrderService
-from paysim.services.order.tables import orders
 
 STATUSES: dict[type[PaysimError], int] = {OrderNotFoundError: 404}
 
@@ -61,18 +58,13 @@ def create_app(
         status: Annotated[str | None, Query(max_length=32)] = None,
         limit: ListLimit = 1000,
     ) -> list[dict[str, Any]]:
-        query = select(orders.c.order_id).order_by(orders.c.order_id).limit(limit)
-        if status:
-            query = query.where(orders.c.status == status.upper())
-        with service.uow() as uow:
-            ids = [row.order_id for row in uow.connection.execute(query)]
-            return [order_view(repo.get(uow.connection, i)) for i in ids]
+        orders = service.list_orders(status.upper() if status else None, limit)
+        return [order_view(order) for order in orders]
 
     @app.get("/api/orders/{order_id}")
     def get_order(order_id: PathId) -> dict[str, Any]:
-        with service.uow() as uow:
-            order = repo.get(uow.connection, order_id)
-            return {**order_view(order), "history": repo.history(uow.connection, order_id)}
+        order, history = service.with_history(order_id)
+        return {**order_view(order), "history": history}
 
     @app.post("/api/orders/{order_id}/cancel")
     def cancel(order_id: PathId, body: ReasonBody) -> dict[str, Any]:
@@ -91,7 +83,6 @@ def create_app(
 
     @app.get("/api/compensations")
     def compensations() -> list[dict[str, Any]]:
-        with service.uow() as uow:
-            return repo.compensation_list(uow.connection)
+        return service.compensations()
 
     return app

@@ -6,10 +6,10 @@ from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Request
+from fastapi import FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
@@ -17,6 +17,7 @@ from paysim.api.params import ListLimit, PathId
 from paysim.domain.bounds import (
     MAX_AMOUNT_DIGITS,
     MAX_AMOUNT_MINOR,
+    MAX_EVENT_IDS,
     MAX_ID,
     MAX_IDEMPOTENCY_KEY_LENGTH,
     MAX_REASON_LENGTH,
@@ -26,8 +27,8 @@ from paysim.domain.money import MAX_DECIMALS, Money
 from paysim.domain.order_ids import CLIENT_ORDER_IDS, OrderIdTakenError
 from paysim.domain.status import PaymentMethod
 from paysim.errors import PaysimError
-from paysim.gateway.stripe_gateway import CardDeclinedError
-from paysim.services.payment import webhook_handler
+from paysim.services.payment import audit_trail, webhook_handler
+from paysim.services.payment.payment_errors import PaymentDeclinedError, StripeRefusedError
 from paysim.services.payment.payment_metrics import refresh_gauges
 from paysim.services.payment.refunding import NotRefundableError, PaymentRefunds
 from paysim.services.payment.repository import Payment, PaymentNotFoundError
@@ -36,6 +37,7 @@ from paysim.services.payment.service import (
     CreateIntent,
     PaymentService,
 )
+from paysim.services.payment.webhook_repository import WebhookRecord
 
 STATUSES: dict[type[PaysimError], int] = {
     PaymentNotFoundError: 404,
@@ -43,7 +45,11 @@ STATUSES: dict[type[PaysimError], int] = {
     ConfirmationInProgressError: 409,
     NotRefundableError: 409,
     webhook_handler.WebhookRejectedError: 400,
+    PaymentDeclinedError: 402,
+    StripeRefusedError: 422,
 }
+
+StripeEventId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_STRIPE_ID_LENGTH)]
 
 
 class CamelModel(BaseModel):
@@ -148,6 +154,17 @@ def payment_view(payment: Payment) -> dict[str, Any]:
     }
 
 
+def webhook_view(record: WebhookRecord) -> dict[str, Any]:
+    return {
+        "stripeEventId": record.stripe_event_id,
+        "type": record.type,
+        "paymentId": record.payment_id,
+        "applied": record.applied,
+        "note": record.note,
+        "receivedAt": record.received_at.isoformat(),
+    }
+
+
 def create_app(
     service: PaymentService,
     refunds: PaymentRefunds,
@@ -213,6 +230,25 @@ def create_app(
     def get_payment(payment_id: PathId) -> dict[str, Any]:
         return payment_view(service.get(payment_id))
 
+    @app.get("/api/payments/{payment_id}/history")
+    def payment_history(payment_id: PathId) -> list[dict[str, Any]]:
+        return audit_trail.history(service, payment_id)
+
+    @app.get("/api/payments/{payment_id}/webhook-events")
+    def payment_webhook_events(payment_id: PathId) -> list[dict[str, Any]]:
+        return [webhook_view(r) for r in audit_trail.webhook_events(service, payment_id)]
+
+    @app.get("/api/webhook-events")
+    def webhook_events(
+        stripe_event_ids: Annotated[
+            list[StripeEventId],
+            Query(alias="stripeEventId", min_length=1, max_length=MAX_EVENT_IDS),
+        ],
+    ) -> list[dict[str, Any]]:
+        """The Stripe events the service recorded, by id, whatever payment they matched."""
+        found = audit_trail.webhook_events_by_id(service, stripe_event_ids)
+        return [webhook_view(r) for r in found]
+
     @app.post("/webhooks/stripe")
     async def stripe_webhook(request: Request) -> dict[str, Any]:
         payload = await request.body()
@@ -225,7 +261,7 @@ def create_app(
     return app
 
 
-def _declined(declined: CardDeclinedError) -> dict[str, Any]:
+def _declined(declined: PaymentDeclinedError) -> dict[str, Any]:
     return {
         "error": "CardDeclinedError",
         "message": declined.message,

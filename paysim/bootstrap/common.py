@@ -12,12 +12,11 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import Engine, MetaData
 
-from paysim import stack_secrets
+from paysim import metrics, stack_secrets
 from paysim.bus.consumer import EventConsumer, Handler, RetryPolicy
 from paysim.bus.dead_letters import DeadLetterWriter
 from paysim.bus.producer import EventProducer
 from paysim.config import Settings
-from paysim.observe import metrics
 from paysim.observe.lag import lag_worker
 from paysim.services.periodic import periodic
 from paysim.store.database import SQLITE_BUSY_TIMEOUT_MS, create_engine_for, sqlite_url

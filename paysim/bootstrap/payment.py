@@ -18,10 +18,10 @@ from paysim.bootstrap.common import (
 from paysim.bus.producer import EventProducer
 from paysim.config import Settings
 from paysim.gateway.stripe_gateway import StripeGateway
-from paysim.services.payment import refund_consumer
+from paysim.services.payment import refund_consumer, webhook_repository
 from paysim.services.payment.refunding import PaymentRefunds
 from paysim.services.payment.service import PaymentService
-from paysim.services.payment.tables import WEBHOOKS_EXPIRING, metadata
+from paysim.services.payment.tables import metadata
 
 STUCK_REFUND_AFTER = timedelta(seconds=30)
 
@@ -72,5 +72,7 @@ def build_process(
             lambda: refunds.resume_stuck_refunds(STUCK_REFUND_AFTER),
         )
     )
-    process.workers.append(retention_worker(settings, "payment", engine, WEBHOOKS_EXPIRING))
+    process.workers.append(
+        retention_worker(settings, "payment", engine, webhook_repository.EXPIRING)
+    )
     return process

@@ -30,12 +30,12 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from paysim import metrics
 from paysim.bus.dead_letters import DELIVERY_TIMEOUT_S, DeadLetterWriter
 from paysim.bus.reader import Record, to_record
 from paysim.codec import decode_event
 from paysim.domain.events import AnyEvent
 from paysim.errors import PermanentError
-from paysim.observe import metrics
 
 log = logging.getLogger(__name__)
 

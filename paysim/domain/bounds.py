@@ -40,6 +40,9 @@ MAX_LIST_LIMIT = 100_000
 """Rows a list endpoint returns at most in one answer: room for every order of a long
 load run, which the run's report reads in one call."""
 
+MAX_EVENT_IDS = 200
+"""Stripe event ids one lookup of the payment service's webhook records may name."""
+
 MAX_BODY_BYTES = 64 * 1024
 """The largest HTTP request body a service accepts (64 KiB); above it the answer is 413
 before the body is read. Every JSON request paysim defines, and a Stripe webhook, fit

@@ -25,7 +25,7 @@ import pandas as pd
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from paysim.observe import metrics
+from paysim import metrics
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import psutil
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from paysim.config import Settings
-from paysim.services import launcher
+from paysim.infra import service_launcher
 
 ENV_PREFIX = "PAYSIM_"
 
@@ -43,7 +43,7 @@ def service_environ(settings: Settings, name: str) -> dict[str, str]:
     Raises ``LookupError`` if no services are recorded, ``psutil.Error`` if the process is
     gone or not readable.
     """
-    handle = launcher.process_of(settings, name)
+    handle = service_launcher.process_of(settings, name)
     environ: dict[str, str] = psutil.Process(handle.pid).environ()
     return {key: value for key, value in environ.items() if key.startswith(ENV_PREFIX)}
 
@@ -68,7 +68,7 @@ def differs(settings: Settings, name: str, wanted: Mapping[str, str]) -> dict[st
 
 def log_path(settings: Settings, name: str) -> Path:
     """The log file of the running service ``name`` (appended to across restarts)."""
-    return Path(launcher.process_of(settings, name).log_path)
+    return Path(service_launcher.process_of(settings, name).log_path)
 
 
 def log_offset(settings: Settings, name: str) -> int:

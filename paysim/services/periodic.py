@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from paysim.observe import metrics
+from paysim import metrics
 
 log = logging.getLogger(__name__)
 

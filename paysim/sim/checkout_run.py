@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from paysim.infra import Endpoints
-from paysim.services.launcher import ServiceUrls
+from paysim.infra.service_launcher import ServiceUrls
 from paysim.sim import run_facts
 from paysim.sim.driver import CheckoutDriver, CheckoutOutcome
 from paysim.sim.report import RunReport, build_report

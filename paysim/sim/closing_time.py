@@ -9,6 +9,7 @@ cancel what they did not pay for, so that "nothing left in flight" is about pays
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 
 import httpx
@@ -29,20 +30,39 @@ def close_out(order_api: str, order_ids: Iterable[int], timeout_s: float = 20.0)
     touched = 0
     with httpx.Client(timeout=timeout_s) as http:
         for order_id in order_ids:
-            response = http.get(f"{order_api}/api/orders/{order_id}")
-            if response.status_code != 200:
-                continue
-            status = response.json()["status"]
-            if status in ABANDONED:
-                http.post(
-                    f"{order_api}/api/orders/{order_id}/cancel",
-                    json={"reason": "closing time: never paid"},
-                )
-            elif status in RESTAURANT_NEXT:
-                for move in RESTAURANT_NEXT[status]:
-                    http.post(f"{order_api}/api/orders/{order_id}/{move}", json={})
-            else:
-                continue
-            touched += 1
+            if _close_one(http, order_api, order_id, timeout_s):
+                touched += 1
     log.info("closing time: %d open orders finished or cancelled", touched)
     return touched
+
+
+def _close_one(http: httpx.Client, order_api: str, order_id: int, timeout_s: float) -> bool:
+    """Cancel an unpaid order or hand a paid one to a courier; False if it was not open.
+
+    A cancel can be refused because the payment completed after the order was read: its
+    event is on the way, so the order is read again (until ``timeout_s``) and then moved
+    along by the restaurant like any paid order, rather than left PENDING.
+    """
+    url = f"{order_api}/api/orders/{order_id}"
+    deadline = time.monotonic() + timeout_s
+    touched = False
+    while True:
+        response = http.get(url)
+        if response.status_code != 200:
+            return touched
+        status = response.json()["status"]
+        if status in ABANDONED:
+            cancel = http.post(f"{url}/cancel", json={"reason": "closing time: never paid"})
+            touched = True
+            if cancel.status_code == 200:
+                return True
+        elif status in RESTAURANT_NEXT:
+            for move in RESTAURANT_NEXT[status]:
+                http.post(f"{url}/{move}", json={})
+            return True
+        else:
+            return touched
+        if time.monotonic() > deadline:
+            log.warning("closing time: order %s stayed %s", order_id, status)
+            return touched
+        time.sleep(0.2)

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from paysim import infra
 from paysim.config import Settings
-from paysim.services import launcher
+from paysim.infra import service_launcher
 from paysim.sim.checkout_run import run_checkouts
 from paysim.sim.report import RunReport, render
 
@@ -25,10 +25,12 @@ def run(
     concurrency: int = 8,
     keep_running: bool = False,
 ) -> RunReport:
-    already_running = infra.status(settings).healthy and launcher.status(settings) is not None
+    already_running = (
+        infra.status(settings).healthy and service_launcher.status(settings) is not None
+    )
     with console.status("starting Kafka, stripe-mock, the Stripe emulator and the services..."):
         endpoints = infra.up(settings)
-        urls = launcher.up(settings, endpoints)
+        urls = service_launcher.up(settings, endpoints)
     console.print(
         f"[bold]stack[/] {endpoints.backend}: Kafka {endpoints.bootstrap_servers}, "
         f"stripe-mock {endpoints.stripe_api_base}"
@@ -49,5 +51,5 @@ def run(
     finally:
         if not (already_running or keep_running):
             with console.status("stopping..."):
-                launcher.down(settings)
+                service_launcher.down(settings)
                 infra.down(settings)

@@ -12,9 +12,9 @@ from paysim.bus.dead_letters import DeadLetter
 from paysim.bus.producer import EventProducer
 from paysim.bus.reader import read_records, wait_for_records
 from paysim.config import Settings
+from paysim.infra import service_launcher
+from paysim.infra.service_launcher import ServiceUrls
 from paysim.lab import Shop
-from paysim.services import launcher
-from paysim.services.launcher import ServiceUrls
 from tests.conftest import SERVICE_ENV
 from tests.support import confirm, create_intent, order_of, paid, poll, wait_for_order
 
@@ -82,10 +82,10 @@ def test_the_order_service_killed_mid_stream_loses_and_duplicates_nothing(
     traffic.start()
     while len(orders) < 4:  # kill it while events are flowing
         traffic.join(0.05)
-    victim = launcher.process_of(stack_settings, "order")
+    victim = service_launcher.process_of(stack_settings, "order")
     os.killpg(victim.pid, signal.SIGKILL)
     traffic.join(60)
-    launcher.restart(stack_settings, "order", env=SERVICE_ENV)
+    service_launcher.restart(stack_settings, "order", env=SERVICE_ENV)
 
     for order_id in orders:
         # Placed once, whatever came next (an order restarted late may already have been

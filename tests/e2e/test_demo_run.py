@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from paysim.infra import Endpoints
-from paysim.services.launcher import ServiceUrls
+from paysim.infra.service_launcher import ServiceUrls
 from paysim.sim.checkout_run import run_checkouts
 from paysim.sim.scenarios import Scenario
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from paysim.config import Settings
 from paysim.infra import Endpoints
-from paysim.services.launcher import ServiceUrls
+from paysim.infra.service_launcher import ServiceUrls
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,8 +12,8 @@ import httpx
 from paysim.bus.producer import EventProducer
 from paysim.bus.reader import read_records
 from paysim.domain.events import OrderEventType, PaymentEvent, PaymentEventType
+from paysim.infra.service_launcher import ServiceUrls
 from paysim.lab import Shop
-from paysim.services.launcher import ServiceUrls
 from paysim.stripe_emulator.client import EmulatorAdmin
 from tests.support import (
     confirm,

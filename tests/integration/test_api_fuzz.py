@@ -43,8 +43,8 @@ from schemathesis.schemas import APIOperation, BaseSchema
 from paysim.domain.bounds import MAX_AMOUNT_MINOR
 from paysim.domain.money import SUPPORTED_CURRENCIES
 from paysim.domain.status import PaymentMethod
+from paysim.infra.service_launcher import ServiceUrls
 from paysim.lab import Shop
-from paysim.services.launcher import ServiceUrls
 from paysim.stripe_emulator.webhooks import signature_header
 from tests.support import confirm, create_intent, paid, post, wait_for_order
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from paysim.infra.service_launcher import ServiceUrls
 from paysim.lab import Shop
-from paysim.services.launcher import ServiceUrls
 
 pytestmark = pytest.mark.integration
 

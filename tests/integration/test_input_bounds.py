@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from paysim.domain.bounds import MAX_BODY_BYTES, MAX_ID, MAX_REASON_LENGTH
-from paysim.services.launcher import ServiceUrls
+from paysim.infra.service_launcher import ServiceUrls
 from tests.support import TIMEOUT, create_intent, paid, post
 
 PAST_INT64 = 2**63

@@ -11,7 +11,7 @@ import pytest
 from paysim.bus.reader import read_records
 from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.domain.order_ids import CLIENT_ORDER_IDS
-from paysim.services.launcher import ServiceUrls
+from paysim.infra.service_launcher import ServiceUrls
 from tests.support import (
     confirm,
     create_intent,

@@ -25,7 +25,7 @@ from paysim.config import Settings
 from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.domain.order_ids import CLIENT_ORDER_IDS
 from paysim.infra import processes
-from paysim.services.launcher import ServiceUrls
+from paysim.infra.service_launcher import ServiceUrls
 from paysim.services.payment import refund_consumer
 from paysim.store.database import create_engine_for, sqlite_url
 from paysim.store.schema import outbox

@@ -12,8 +12,8 @@ import pytest
 
 from paysim import stack_secrets
 from paysim.config import Settings
-from paysim.services import launcher
-from paysim.services.launcher import ServiceUrls
+from paysim.infra import service_launcher
+from paysim.infra.service_launcher import ServiceUrls
 from paysim.stripe_emulator.webhooks import signature_header
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ def test_secrets_are_in_the_environment_never_on_a_command_line(
     recorded = stack_secrets.load(stack_settings.resolved_run_dir)
     assert recorded is not None
     for name in ("stripe-emulator", "payment"):
-        process = psutil.Process(launcher.process_of(stack_settings, name).pid)
+        process = psutil.Process(service_launcher.process_of(stack_settings, name).pid)
         command_line = " ".join(process.cmdline())
         for value in recorded.environ().values():
             assert value not in command_line, name

@@ -17,8 +17,9 @@ from sqlalchemy import Engine, Table, func, insert, select
 
 from paysim.bootstrap.common import retention_worker
 from paysim.config import Settings
-from paysim.services.payment.tables import WEBHOOKS_EXPIRING, webhook_events
 from paysim.services.payment.tables import metadata as payment_metadata
+from paysim.services.payment.tables import webhook_events
+from paysim.services.payment.webhook_repository import EXPIRING as WEBHOOKS_EXPIRING
 from paysim.store import UnitOfWork, create_engine_for, create_schema
 from paysim.store.processed_events import EXPIRING as PROCESSED_EVENTS
 from paysim.store.retention import RetentionSweep, prune

@@ -15,9 +15,8 @@ from pydantic import SecretStr, ValidationError
 
 from paysim import stack_secrets
 from paysim.config import Settings
-from paysim.infra import Endpoints
+from paysim.infra import Endpoints, service_launcher
 from paysim.infra.processes import ProcessHandle
-from paysim.services import launcher
 from paysim.stripe_emulator.__main__ import config_from_args
 from paysim.stripe_emulator.config import EmulatorConfig
 from paysim.stripe_emulator.webhook_targets import is_loopback_url, refusal
@@ -91,7 +90,7 @@ def test_find_never_creates_and_resolve_creates_once(tmp_path: Path) -> None:
 
 @pytest.fixture
 def spawned(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], dict[str, str]]]:
-    """``launcher.up`` with process spawning recorded instead of done."""
+    """``service_launcher.up`` with process spawning recorded instead of done."""
     calls: list[tuple[list[str], dict[str, str]]] = []
 
     def spawn(
@@ -101,8 +100,8 @@ def spawned(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], dict[str, 
         # A pid that is not running: nothing can ever signal a real process through it.
         return ProcessHandle(name, 2**22 + len(calls), 0.0, str(log_path))
 
-    monkeypatch.setattr(launcher.processes, "spawn", spawn)
-    monkeypatch.setattr(launcher.processes, "wait_until", lambda *_, **__: None)
+    monkeypatch.setattr(service_launcher.processes, "spawn", spawn)
+    monkeypatch.setattr(service_launcher.processes, "wait_until", lambda *_, **__: None)
     return calls
 
 
@@ -110,7 +109,7 @@ def test_launched_command_lines_carry_no_secret(
     tmp_path: Path, spawned: list[tuple[list[str], dict[str, str]]]
 ) -> None:
     settings = _settings(tmp_path)
-    urls = launcher.up(settings, ENDPOINTS)
+    urls = service_launcher.up(settings, ENDPOINTS)
     recorded = stack_secrets.load(tmp_path)
     assert recorded is not None
     assert urls.admin_token == recorded.admin_token
@@ -118,9 +117,9 @@ def test_launched_command_lines_carry_no_secret(
     for argv, env in spawned:
         assert not any(value in arg for arg in argv for value in secret_values), argv
         assert {k: env[k] for k in recorded.environ()} == recorded.environ()
-    assert len(spawned) == len(launcher.SPECS)
+    assert len(spawned) == len(service_launcher.SPECS)
     # The token is in the 0600 secrets file only: not in services.json, not in the URLs.
-    state = (tmp_path / launcher.STATE_FILE).read_text()
+    state = (tmp_path / service_launcher.STATE_FILE).read_text()
     assert not any(value in state for value in secret_values)
     assert "admin_token" not in json.dumps(urls.model_dump())
 
@@ -128,10 +127,10 @@ def test_launched_command_lines_carry_no_secret(
 def test_two_stacks_launch_with_different_secrets(
     tmp_path: Path, spawned: list[tuple[list[str], dict[str, str]]]
 ) -> None:
-    launcher.up(_settings(tmp_path / "one"), ENDPOINTS)
-    launcher.up(_settings(tmp_path / "two"), ENDPOINTS)
+    service_launcher.up(_settings(tmp_path / "one"), ENDPOINTS)
+    service_launcher.up(_settings(tmp_path / "two"), ENDPOINTS)
     envs = [env for _, env in spawned]
-    one, two = envs[0], envs[len(launcher.SPECS)]
+    one, two = envs[0], envs[len(service_launcher.SPECS)]
     for name in (stack_secrets.WEBHOOK_SECRET_ENV, stack_secrets.ADMIN_TOKEN_ENV):
         assert one[name] != two[name]
 

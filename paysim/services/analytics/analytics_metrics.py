@@ -1,7 +1,7 @@
 """The analytics gauges, computed from the store when /metrics is scraped.
 
 ``payment_success_rate`` and ``payment_refund_rate`` are the plan's gauges (defined in
-``paysim.observe.metrics``), here from the analytics service's own event counts.
+``paysim.metrics``), here from the analytics service's own event counts.
 Revenue gauges are in minor units per currency: exact integers (a Prometheus sample is
 a float64, which holds every integer up to 2**53 exactly).
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from prometheus_client import Gauge
 
+from paysim import metrics
 from paysim.domain.payment_analytics import Totals
-from paysim.observe import metrics
 from paysim.services.analytics.service import AnalyticsService
 
 REVENUE_MINOR = Gauge(

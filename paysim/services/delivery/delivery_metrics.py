@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Gauge
 
-from paysim.observe import metrics
+from paysim import metrics
 from paysim.services.delivery.service import DeliveryService
 
 COURIER_STEPS_PENDING = Gauge(

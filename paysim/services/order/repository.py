@@ -78,6 +78,14 @@ def get(conn: Connection, order_id: int) -> Order:
     return order
 
 
+def list_orders(conn: Connection, status: str | None, limit: int) -> list[Order]:
+    """Orders by id, only those in ``status`` if given, at most ``limit``: one query."""
+    query = select(orders).order_by(orders.c.order_id).limit(limit)
+    if status:
+        query = query.where(orders.c.status == status)
+    return [_order(row) for row in conn.execute(query)]
+
+
 def insert_order(conn: Connection, order: Order, *, cause: str, event_id: str | None) -> Order:
     conn.execute(
         insert(orders).values(

@@ -12,9 +12,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
 
+from paysim import metrics
 from paysim.domain import saga
 from paysim.domain.clock import utc_now
 from paysim.domain.commands import CancelPayment, Command, RefundPayment
@@ -27,7 +29,6 @@ from paysim.domain.order_state import (
     order_event_on_enter,
 )
 from paysim.domain.status import OrderStatus, PaymentStatus
-from paysim.observe import metrics
 from paysim.services.faults import FaultPoints
 from paysim.services.order import repository as repo
 from paysim.services.order.order_events import order_event
@@ -61,6 +62,19 @@ class OrderService(TransactionalService):
     def get(self, order_id: int) -> Order:
         with self.uow() as uow:
             return repo.get(uow.connection, order_id)
+
+    def list_orders(self, status: str | None, limit: int) -> list[Order]:
+        with self.uow() as uow:
+            return repo.list_orders(uow.connection, status, limit)
+
+    def with_history(self, order_id: int) -> tuple[Order, list[dict[str, Any]]]:
+        """The order and every move offered to it, read in one transaction."""
+        with self.uow() as uow:
+            return repo.get(uow.connection, order_id), repo.history(uow.connection, order_id)
+
+    def compensations(self) -> list[dict[str, Any]]:
+        with self.uow() as uow:
+            return repo.compensation_list(uow.connection)
 
     # -- moves shared by commands and event reactions ---------------------------------
 

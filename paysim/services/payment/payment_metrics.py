@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from paysim import metrics
 from paysim.domain.payment_state import CAPTURED, REFUNDED
 from paysim.domain.status import PaymentStatus
-from paysim.observe import metrics
 from paysim.services.payment import repository as repo
 from paysim.services.payment.service import PaymentService
 

@@ -24,6 +24,7 @@ from paysim.errors import PermanentError
 from paysim.gateway.stripe_gateway import StripeGateway
 from paysim.services.payment import refund_repository as refund_rows
 from paysim.services.payment import repository as repo
+from paysim.services.payment.payment_errors import stripe_refusals
 from paysim.services.payment.payment_events import payment_event
 from paysim.services.payment.repository import Payment
 from paysim.services.payment.service import PaymentService
@@ -67,13 +68,14 @@ class PaymentRefunds:
                 uow, payment, amount, reason=reason, request_id=request_id, announce=announce
             )
         assert payment.stripe_payment_intent_id is not None
-        done = self._gateway.refund(
-            payment.stripe_payment_intent_id,
-            refund.amount,
-            idempotency_key=keys.refund_key(
-                payment_id, request_id, namespace=self._payments.namespace
-            ),
-        )
+        with stripe_refusals():
+            done = self._gateway.refund(
+                payment.stripe_payment_intent_id,
+                refund.amount,
+                idempotency_key=keys.refund_key(
+                    payment_id, request_id, namespace=self._payments.namespace
+                ),
+            )
         return self._finish_refund(refund, done.id)
 
     def _start_refund(

@@ -199,6 +199,11 @@ def save(
     return changed
 
 
+def history(conn: Connection, payment_id: int) -> list[dict[str, Any]]:
+    """Every move offered to the payment, in the order it was recorded."""
+    return [line.view() for line in audit.lines(conn, payment_id)]
+
+
 def pending_refunds_minor(conn: Connection, payment_id: int) -> int:
     """Refunds asked for but not finished: reserved, so two requests cannot overdraw."""
     total = conn.execute(

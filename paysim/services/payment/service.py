@@ -26,8 +26,13 @@ from paysim.domain.money import Money
 from paysim.domain.payment_state import PAYMENT_EVENT_ON_ENTER, apply_payment_event, move_payment
 from paysim.domain.status import PaymentMethod, PaymentStatus
 from paysim.errors import PermanentError
-from paysim.gateway.stripe_gateway import CardDeclinedError, StripeGateway, StripeRequestError
+from paysim.gateway.stripe_gateway import StripeGateway
 from paysim.services.payment import repository as repo
+from paysim.services.payment.payment_errors import (
+    PaymentDeclinedError,
+    StripeRefusedError,
+    stripe_refusals,
+)
 from paysim.services.payment.payment_events import payment_event
 from paysim.services.payment.repository import Payment
 from paysim.services.payment.tables import instance
@@ -53,7 +58,7 @@ class CreateIntent:
 @dataclass(frozen=True, slots=True)
 class ConfirmResult:
     payment: Payment
-    declined: CardDeclinedError | None = None
+    declined: PaymentDeclinedError | None = None
 
 
 class PaymentService(TransactionalService):
@@ -101,11 +106,12 @@ class PaymentService(TransactionalService):
                 now=self._clock(),
             )
         try:
-            intent = self._gateway.create_intent(
-                cmd.amount,
-                idempotency_key=keys.create_intent_key(payment.id, namespace=self.namespace),
-                metadata={"paymentId": str(payment.id), "orderId": str(order_id)},
-            )
+            with stripe_refusals():
+                intent = self._gateway.create_intent(
+                    cmd.amount,
+                    idempotency_key=keys.create_intent_key(payment.id, namespace=self.namespace),
+                    metadata={"paymentId": str(payment.id), "orderId": str(order_id)},
+                )
         except Exception as exc:
             # No order has heard of this payment yet (nothing was published): close it quietly.
             self.apply_outcome(
@@ -149,10 +155,11 @@ class PaymentService(TransactionalService):
         assert payment.stripe_payment_intent_id is not None
         key = keys.confirm_key(payment_id, attempt, namespace=self.namespace)
         try:
-            intent = self._gateway.confirm(
-                payment.stripe_payment_intent_id, payment_method_id, idempotency_key=key
-            )
-        except CardDeclinedError as declined:
+            with stripe_refusals():
+                intent = self._gateway.confirm(
+                    payment.stripe_payment_intent_id, payment_method_id, idempotency_key=key
+                )
+        except PaymentDeclinedError as declined:
             failed = self.apply_outcome(
                 payment_id,
                 PaymentStatus.FAILED,
@@ -165,7 +172,7 @@ class PaymentService(TransactionalService):
                 },
             )
             return ConfirmResult(failed, declined)
-        except StripeRequestError as refused:
+        except StripeRefusedError as refused:
             self.apply_outcome(
                 payment_id,
                 PaymentStatus.FAILED,
@@ -227,10 +234,11 @@ class PaymentService(TransactionalService):
                 self._clock(),
             )
         if payment.stripe_payment_intent_id is not None:
-            self._gateway.cancel(
-                payment.stripe_payment_intent_id,
-                idempotency_key=keys.cancel_key(payment_id, namespace=self.namespace),
-            )
+            with stripe_refusals():
+                self._gateway.cancel(
+                    payment.stripe_payment_intent_id,
+                    idempotency_key=keys.cancel_key(payment_id, namespace=self.namespace),
+                )
         return self.apply_outcome(
             payment_id, PaymentStatus.CANCELLED, "cancel", None, {"cancel_reason": reason}
         )

@@ -17,7 +17,6 @@ from sqlalchemy import (
 )
 
 from paysim.store.audit_trail import transitions_table
-from paysim.store.retention import Expiring
 from paysim.store.schema import ROW_ID
 
 metadata = MetaData()
@@ -104,11 +103,6 @@ webhook_events = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_webhook_events_received_at", webhook_events.c.received_at)
-
-WEBHOOKS_EXPIRING = Expiring(webhook_events.c.received_at)
-"""Webhook records past the retention horizon are pruned. Stripe retries a delivery for
-up to three days: one retried after its record is gone is recorded and offered again,
-and changes nothing, since a payment only moves forward."""
 
 # The audit trail: every move offered to a payment, applied or ignored, and why.
 payment_transitions = transitions_table("payment_transitions", metadata, "payment_id")

@@ -72,7 +72,8 @@ def event_fields(model: type[Event]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _get(url: str, params: Mapping[str, Any] | None = None) -> Any:
+def get_json(url: str, params: Mapping[str, Any] | None = None) -> Any:
+    """GET a service's JSON answer, with a timeout; an HTTP error raises."""
     response = httpx.get(url, params=params, timeout=TIMEOUT)
     response.raise_for_status()
     return response.json()
@@ -80,7 +81,7 @@ def _get(url: str, params: Mapping[str, Any] | None = None) -> Any:
 
 def notifications(notification_api: str, order_id: int) -> pd.DataFrame:
     """What the customer of one order was told, oldest first."""
-    found = _get(f"{notification_api}/api/notifications", {"orderId": order_id})
+    found = get_json(f"{notification_api}/api/notifications", {"orderId": order_id})
     frame = pd.DataFrame(found, columns=["id", *NOTIFICATION_COLUMNS])
     return frame.sort_values("id").drop(columns="id").reset_index(drop=True)
 
@@ -117,7 +118,7 @@ def order_history(order: Mapping[str, Any]) -> pd.DataFrame:
 
 def compensations(order_api: str, order_ids: Collection[int]) -> pd.DataFrame:
     """The saga's compensations (refunds, payment cancels) for these orders, oldest first."""
-    rows = [c for c in _get(f"{order_api}/api/compensations") if c["orderId"] in order_ids]
+    rows = [c for c in get_json(f"{order_api}/api/compensations") if c["orderId"] in order_ids]
     frame = pd.DataFrame(
         rows, columns=["at", "orderId", "paymentId", "kind", "reason", "amountMinor"]
     )
