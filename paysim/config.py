@@ -93,7 +93,8 @@ class Settings(BaseSettings):
     """Failures charged to an outbox row before the relay parks it (see ``outbox_relay``)."""
 
     retention_hours: float = Field(default=24.0, gt=0, le=24 * 365)
-    """How long sent outbox rows are kept before they are pruned."""
+    """How long sent outbox rows, processed-event rows and webhook records are kept
+    before they are pruned (``paysim.store.retention``)."""
 
     @property
     def resolved_run_dir(self) -> Path:

@@ -42,9 +42,17 @@ class Shop:
     def __init__(self, urls: ServiceUrls) -> None:
         self.urls = urls
         self._http = httpx.Client(timeout=TIMEOUT)
+        # The fault switchboard wants the stack's admin token; the shop's own calls do not.
+        self._admin = {"Authorization": f"Bearer {urls.admin_token.get_secret_value()}"}
 
-    def _call(self, method: str, url: str, body: dict[str, Any] | None = None) -> Any:
-        response = self._http.request(method, url, json=body)
+    def _call(
+        self, method: str, url: str, body: dict[str, Any] | None = None, *, admin: bool = False
+    ) -> Any:
+        response = self._http.request(
+            method, url, json=body, headers=self._admin if admin else None
+        )
+        if response.status_code == 204:
+            return None
         data = response.json()
         if response.status_code >= 400 and response.status_code != 402:
             raise RuntimeError(f"{method} {url}: HTTP {response.status_code}: {data}")
@@ -99,10 +107,15 @@ class Shop:
             "POST",
             f"{self.urls.order_api}/_faults",
             {"point": point, "mode": mode, "orderId": order_id, "times": times},
+            admin=True,
         )
 
+    def faults(self) -> Any:
+        """The order service's fault rules, each with how often it has fired."""
+        return self._call("GET", f"{self.urls.order_api}/_faults", admin=True)
+
     def clear_faults(self) -> None:
-        self._http.delete(f"{self.urls.order_api}/_faults")
+        self._call("DELETE", f"{self.urls.order_api}/_faults", admin=True)
 
     def wait_for_order(self, order_id: int, status: str, timeout_s: float = 30.0) -> Any:
         deadline = time.monotonic() + timeout_s

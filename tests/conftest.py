@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +19,9 @@ from paysim.errors import PaysimError
 from paysim.infra import Endpoints, service_launcher
 from paysim.infra.service_launcher import ServiceUrls
 from paysim.stripe_emulator.client import EmulatorAdmin
+
+if TYPE_CHECKING:
+    from paysim.lab import Shop
 
 # Short Stripe timeouts and saga deadlines, so the fault and deadline tests run in seconds.
 # The restaurant's is longer: tests that drive the restaurant, or that refund a paid order
@@ -80,6 +84,20 @@ def webhook_secret(stack_settings: Settings, services: ServiceUrls) -> str:
     found = stack_secrets.find(stack_settings)
     assert found is not None, "the stack recorded no secrets"
     return found.webhook_secret.get_secret_value()
+
+
+@pytest.fixture
+def order_faults(services: ServiceUrls) -> Iterator[Shop]:
+    """The order service's fault switchboard, driven as the lab drives it (with the
+    stack's admin token); its rules are cleared after each test."""
+    from paysim.lab import Shop  # the lab's imports (pandas, plots): only when used
+
+    shop = Shop(services)
+    try:
+        yield shop
+    finally:
+        shop.clear_faults()
+        shop.close()
 
 
 @pytest.fixture

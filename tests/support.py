@@ -106,11 +106,6 @@ def placed(services: ServiceUrls, amount: str = "25.99") -> Any:
     return payment
 
 
-def add_fault(order_api: str, order_id: int, point: str, mode: str, **rule: Any) -> httpx.Response:
-    """Arm a fault of the order service for one order (``POST /_faults``)."""
-    return post(order_api, "/_faults", {"point": point, "mode": mode, "orderId": order_id, **rule})
-
-
 def compensation_reasons(order_api: str, order_id: int) -> list[str]:
     """Why the saga compensated the order, once per compensation it issued."""
     compensations = httpx.get(f"{order_api}/api/compensations", timeout=TIMEOUT).json()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from paysim.api.faults_api import fault_router
 from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
@@ -40,11 +40,18 @@ def order_view(order: Order) -> dict[str, Any]:
     }
 
 
-def create_app(service: OrderService, *, dead_workers: DeadWorkers = no_dead_workers) -> FastAPI:
+def create_app(
+    service: OrderService,
+    *,
+    admin_token: SecretStr | None = None,
+    dead_workers: DeadWorkers = no_dead_workers,
+) -> FastAPI:
+    """The app over a built service; ``admin_token`` opens its fault switchboard
+    (``/_faults``), None leaves it off (test mode off)."""
     app = service_app(
         "paysim order service", service.check_store, dead_workers=dead_workers, statuses=STATUSES
     )
-    app.include_router(fault_router(service.faults))
+    app.include_router(fault_router(service.faults, admin_token))
 
     @app.get("/api/orders")
     def list_orders(

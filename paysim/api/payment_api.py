@@ -138,6 +138,8 @@ IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=MAX_IDEMP
 
 
 def payment_view(payment: Payment) -> dict[str, Any]:
+    """A payment as every endpoint shows it: without its intent's client secret, which
+    only the create-intent response hands to the payment's creator."""
     return {
         "paymentId": payment.id,
         "orderId": payment.order_id,
@@ -150,7 +152,6 @@ def payment_view(payment: Payment) -> dict[str, Any]:
         "paymentMethodId": payment.payment_method_id,
         "stripePaymentIntentId": payment.stripe_payment_intent_id,
         "stripeChargeId": payment.stripe_charge_id,
-        "clientSecret": payment.client_secret,
         "receiptUrl": payment.receipt_url,
         "attempts": payment.attempts,
         "capturedMinor": payment.captured.minor,
@@ -225,16 +226,17 @@ def create_app(
                 request_key=idempotency_key,
             )
         )
-        return payment_view(payment)
+        # Only here: the secret lets its holder confirm the intent with Stripe.js.
+        return {**payment_view(payment), "clientSecret": payment.client_secret}
 
     @app.post("/api/payments/{payment_id}/confirm")
     def confirm(payment_id: PathId, body: ConfirmRequest) -> JSONResponse:
         result = confirmations.confirm(payment_id, body.payment_method_id)
         view = payment_view(result.payment)
         if result.declined is not None:
-            return JSONResponse(
-                status_code=402, content={**view, "error": _declined(result.declined)}
-            )
+            # The decline's message on top, where every 4xx of paysim's says what is wrong.
+            declined = {"error": _declined(result.declined), "message": result.declined.message}
+            return JSONResponse(status_code=402, content={**view, **declined})
         return JSONResponse(content=view)
 
     @app.post("/api/payments/{payment_id}/cancel")
@@ -300,7 +302,7 @@ def create_app(
         event = webhook_handler.verify(
             payload, request.headers.get("stripe-signature"), webhook_secret
         )
-        outcome = await run_in_threadpool(webhook_handler.handle, service, payload, event)
+        outcome = await run_in_threadpool(webhook_handler.handle, service, event)
         return {"received": True, "duplicate": outcome.duplicate, "applied": outcome.applied}
 
     return app

@@ -9,9 +9,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import Engine, MetaData
 
-from paysim import metrics
+from paysim import metrics, stack_secrets
 from paysim.bus.consumer import EventConsumer, Handler, RetryPolicy
 from paysim.bus.dead_letters import DeadLetterWriter
 from paysim.bus.producer import EventProducer
@@ -21,9 +22,12 @@ from paysim.services.periodic import periodic
 from paysim.store.database import SQLITE_BUSY_TIMEOUT_MS, create_engine_for, sqlite_url
 from paysim.store.outbox import OutboxRecord
 from paysim.store.outbox_relay import OutboxRelay, RelayHooks
+from paysim.store.processed_events import EXPIRING as PROCESSED_EVENTS
+from paysim.store.retention import Expiring, RetentionSweep
 from paysim.store.schema import create_schema
 
 LAG_INTERVAL_S = 2.0
+RETENTION_INTERVAL_S = 300.0
 
 
 @dataclass
@@ -32,6 +36,11 @@ class Worker:
 
     name: str
     target: Callable[[threading.Event], None]
+
+
+def admin_token(settings: Settings) -> SecretStr | None:
+    """The token that opens the process's testbench controls; None with test mode off."""
+    return stack_secrets.resolve(settings).admin_token if settings.test_mode else None
 
 
 def periodic_worker(name: str, interval_s: float, fn: Callable[[], object]) -> Worker:
@@ -133,6 +142,15 @@ def relay_worker(
         hooks=relay_hooks(service),
     )
     return Worker(f"{service}-relay", relay.run)
+
+
+def retention_worker(settings: Settings, service: str, engine: Engine, *tables: Expiring) -> Worker:
+    """A worker pruning the service's processed-event rows, and ``tables``' expiring
+    rows, past the retention horizon (the relay prunes the outbox's sent rows itself)."""
+    sweep = RetentionSweep(
+        engine, [PROCESSED_EVENTS, *tables], timedelta(hours=settings.retention_hours)
+    )
+    return periodic_worker(f"{service}-retention", RETENTION_INTERVAL_S, sweep)
 
 
 ONE_TRANSACTION_S = SQLITE_BUSY_TIMEOUT_MS / 1000

@@ -11,6 +11,7 @@ from paysim.bootstrap.common import (
     Worker,
     consumer_workers,
     relay_worker,
+    retention_worker,
     service_engine,
 )
 from paysim.bus.producer import EventProducer
@@ -56,4 +57,5 @@ def build_process(
         courier_timers.run_timers(service, stop, poll_s)
 
     process.workers.append(Worker(courier_timers.WORKER, timers))
+    process.workers.append(retention_worker(settings, SERVICE, engine))
     return process

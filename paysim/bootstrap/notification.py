@@ -6,7 +6,12 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 
-from paysim.bootstrap.common import ServiceProcess, consumer_only_process, service_engine
+from paysim.bootstrap.common import (
+    ServiceProcess,
+    consumer_only_process,
+    retention_worker,
+    service_engine,
+)
 from paysim.config import Settings
 from paysim.domain.clock import utc_now
 from paysim.services.notification import event_consumer
@@ -32,4 +37,6 @@ def build_process(
     service = NotificationService(engine, group=group, clock=clock)
     handler = event_consumer.notification_handler(service) if with_consumer else None
     app = partial(create_app, service)
-    return consumer_only_process(app, bootstrap_servers, group, event_consumer.TOPICS, handler)
+    process = consumer_only_process(app, bootstrap_servers, group, event_consumer.TOPICS, handler)
+    process.workers.append(retention_worker(settings, SERVICE, engine))
+    return process

@@ -6,9 +6,11 @@ from datetime import timedelta
 
 from paysim.bootstrap.common import (
     ServiceProcess,
+    admin_token,
     consumer_workers,
     periodic_worker,
     relay_worker,
+    retention_worker,
     service_engine,
 )
 from paysim.bus.producer import EventProducer
@@ -54,7 +56,10 @@ def build_process(
             relay_worker(settings, "order", engine, producer),
             *consumer_workers(bootstrap_servers, group, event_reactions.TOPICS, handler),
             periodic_worker("order-deadline-sweeper", SWEEP_INTERVAL_S, service.sweep_deadlines),
+            retention_worker(settings, "order", engine),
         ],
     )
-    process.app = create_app(service, dead_workers=process.dead_workers)
+    process.app = create_app(
+        service, admin_token=admin_token(settings), dead_workers=process.dead_workers
+    )
     return process

@@ -1,4 +1,5 @@
-"""The payment service process: API, outbox relay, refund consumer, reconciler."""
+"""The payment service process: API, outbox relay, refund consumer, reconciler,
+and the retention prune of its webhook records and processed-event rows."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from paysim.bootstrap.common import (
     consumer_workers,
     periodic_worker,
     relay_worker,
+    retention_worker,
     service_engine,
 )
 from paysim.bus.producer import EventProducer
 from paysim.config import Settings
 from paysim.gateway.stripe_gateway import StripeGateway
-from paysim.services.payment import refund_consumer
+from paysim.services.payment import refund_consumer, webhook_repository
 from paysim.services.payment.confirming import PaymentConfirmations
 from paysim.services.payment.reconciler import PaymentReconciler
 from paysim.services.payment.refunding import PaymentRefunds
@@ -70,5 +72,8 @@ def build_process(
     )
     process.workers.append(
         periodic_worker("payment-reconciler", settings.reconcile_after_s / 3, reconciler.run_once)
+    )
+    process.workers.append(
+        retention_worker(settings, "payment", engine, webhook_repository.EXPIRING)
     )
     return process

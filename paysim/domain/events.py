@@ -163,6 +163,7 @@ class PaymentEvent(Event):
     stripe_event_id: str | None = None
     webhook_event_type: str | None = None
     raw_payload: str | None = None
+    """The Stripe event as JSON, without its secrets (no intent's ``client_secret``)."""
 
     @property
     def amount(self) -> Money | None:

@@ -3,7 +3,7 @@
 A rule names a fault point (``handle``: before a consumed event is handled,
 ``place-order``: when a paid order is placed), optionally an order, and how often it
 fires. Rules live in the process; a service exposes them at ``/_faults``
-(``paysim.api.faults_api``).
+(``paysim.api.faults_api``), in test mode only, to the holder of the admin token.
 """
 
 from __future__ import annotations

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, delete, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
 
 from paysim.codec import encode_event
 from paysim.domain.clock import as_utc, utc_now
 from paysim.domain.events import AnyEvent
+from paysim.store.retention import PRUNE_BATCH, Expiring, delete_expired
 from paysim.store.schema import outbox
 from paysim.topics import destinations
 
@@ -48,6 +49,10 @@ def _in_state(state: RowState) -> ColumnElement[bool]:
     # Rendered as a literal, not a bound parameter: SQLite uses a partial index only when
     # the query's WHERE visibly implies the index's (``state = 'pending'``).
     return outbox.c.state == literal(state.value, literal_execute=True)
+
+
+SENT_ROWS = Expiring(outbox.c.sent_at, only=_in_state(RowState.SENT))
+"""What the retention horizon deletes: sent rows, dated by when the broker took them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,21 +261,14 @@ class Outbox:
             return None
         return max(0.0, (self._clock() - as_utc(oldest)).total_seconds())
 
-    def prune_sent(self, older_than: datetime, limit: int = 1_000) -> int:
+    def prune_sent(self, older_than: datetime, limit: int = PRUNE_BATCH) -> int:
         """Delete up to ``limit`` rows sent before ``older_than``, oldest first; how many.
 
         Bounded so that one call holds the write lock briefly: to prune everything, call
-        again (in a new transaction) while it returns ``limit``. Pending and parked rows
-        are never deleted, whatever their age.
+        again (in a new transaction) while it returns ``limit`` (``retention.prune``
+        does). Pending and parked rows are never deleted, whatever their age.
         """
-        oldest = (
-            select(outbox.c.id)
-            .where(_in_state(RowState.SENT), outbox.c.sent_at < older_than)
-            .order_by(outbox.c.sent_at)
-            .limit(limit)
-        )
-        result = self._connection.execute(delete(outbox).where(outbox.c.id.in_(oldest)))
-        return result.rowcount
+        return delete_expired(self._connection, SENT_ROWS, older_than, limit)
 
     def _count(self, state: RowState) -> int:
         query = select(func.count()).select_from(outbox).where(_in_state(state))

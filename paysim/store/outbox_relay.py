@@ -59,13 +59,13 @@ from sqlalchemy import Engine
 
 from paysim.domain.clock import utc_now
 from paysim.errors import PermanentError, TransientError
-from paysim.store.outbox import Outbox, OutboxRecord
+from paysim.store.outbox import SENT_ROWS, Outbox, OutboxRecord
 from paysim.store.ports import Publisher
+from paysim.store.retention import prune
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_ATTEMPTS = 5
-PRUNE_BATCH = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,22 +231,12 @@ class OutboxRelay:
     def prune(self) -> int:
         """Delete the sent rows older than the retention horizon; return how many.
 
-        In batches of ``PRUNE_BATCH``, each its own short transaction, so the service's
-        writers wait for at most one batch. Does nothing without a ``retention``.
+        In batches, each its own short transaction (``retention.prune``), so the
+        service's writers wait for at most one batch. Does nothing without a ``retention``.
         """
         if self._retention is None:
             return 0
-        cutoff = self._clock() - self._retention
-        pruned = 0
-        while True:
-            with self._engine.begin() as connection:
-                batch = Outbox(connection, clock=self._clock).prune_sent(cutoff, PRUNE_BATCH)
-            pruned += batch
-            if batch < PRUNE_BATCH:
-                break
-        if pruned:
-            logger.info("pruned %d sent outbox rows older than %s", pruned, cutoff)
-        return pruned
+        return prune(self._engine, SENT_ROWS, self._clock() - self._retention)
 
     def run(self, stop: threading.Event) -> None:
         """Relay until ``stop`` is set; a failing round backs off and is tried again."""

@@ -6,6 +6,13 @@ a rebalance; the outbox relay republishes after a crash), the row is already the
 ``record`` answers False: the handler skips the event, and committing the transaction
 changes nothing. If the handler's transaction rolls back, the tracking row goes with it,
 so the redelivered event is handled again, as it must be.
+
+A tracking row only has to outlive the redeliveries of its event, which come within
+seconds or minutes (a consumer restarted or rebalanced before it committed, a relay
+republishing after a crash): rows older than the retention horizon
+(``Settings.retention_hours``, a day by default) are pruned (``EXPIRING``), so the table
+does not grow for ever. A group reset to replay a topic from further back than the
+horizon would handle those older events again.
 """
 
 from __future__ import annotations
@@ -20,9 +27,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from paysim.domain.clock import utc_now
+from paysim.store.retention import Expiring
 from paysim.store.schema import processed_events
 
 logger = logging.getLogger(__name__)
+
+EXPIRING = Expiring(processed_events.c.processed_at)
+"""Tracking rows, dated by when their event was handled (see the module's docstring)."""
 
 
 class ProcessedEvents:

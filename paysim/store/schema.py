@@ -80,6 +80,8 @@ processed_events = Table(
     Column("event_id", String(255), primary_key=True),
     Column("processed_at", DateTime(timezone=True), nullable=False),
 )
+# The retention prune finds the oldest tracking rows without a scan.
+Index("ix_processed_events_processed_at", processed_events.c.processed_at)
 
 
 def create_schema(engine: Engine, *extra_metadata: MetaData) -> None:

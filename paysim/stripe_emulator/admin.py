@@ -2,17 +2,17 @@
 
 Never faulted and never forwarded to stripe-mock; :mod:`.client` is its Python client.
 Everything but health is there only in test mode and only for the holder of the admin
-token (:mod:`.admin_access`).
+token (:mod:`paysim.api.admin_access`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Response
 
+from paysim.api.admin_access import guarded_router
 from paysim.stripe_emulator import webhook_targets
-from paysim.stripe_emulator.admin_access import closed_router, token_guard
 from paysim.stripe_emulator.emulator import Emulator
 from paysim.stripe_emulator.fault_middleware import ADMIN_PREFIX
 from paysim.stripe_emulator.models import (
@@ -37,9 +37,9 @@ def webhook_view(settings: WebhookSettings) -> WebhookSettingsView:
 
 def admin_router(emulator: Emulator) -> APIRouter:
     """Routes bound to one emulator's parts: health for anyone, the controls guarded."""
-    router = APIRouter(prefix=ADMIN_PREFIX, tags=["emulator admin"])
+    router = APIRouter(tags=["emulator admin"])
 
-    @router.get("/health")
+    @router.get(f"{ADMIN_PREFIX}/health")
     async def health() -> Health:
         reachable, detail = await emulator.forwarder.ping()
         mock = StripeMockHealth(
@@ -48,14 +48,13 @@ def admin_router(emulator: Emulator) -> APIRouter:
         return Health(status="ok", stripe_mock=mock)
 
     config = emulator.config
-    if not config.test_mode or config.admin_token is None:
-        router.include_router(closed_router())
-        return router
-    controls = APIRouter(dependencies=[Depends(token_guard(config.admin_token))])
+    controls = APIRouter(tags=["emulator admin"])
     _state_routes(controls, emulator)
     _fault_routes(controls, emulator)
     _webhook_routes(controls, emulator)
-    router.include_router(controls)
+    # After health: with test mode off, the closed controls answer every other path.
+    admin_token = config.admin_token if config.test_mode else None
+    router.include_router(guarded_router(controls, ADMIN_PREFIX, admin_token))
     return router
 
 

@@ -7,8 +7,6 @@ import signal
 import threading
 from typing import Any
 
-import httpx
-
 from paysim.bus.dead_letter_replay import replay
 from paysim.bus.dead_letters import DeadLetter
 from paysim.bus.producer import EventProducer
@@ -16,9 +14,9 @@ from paysim.bus.reader import read_records, wait_for_records
 from paysim.config import Settings
 from paysim.infra import service_launcher
 from paysim.infra.service_launcher import ServiceUrls
+from paysim.lab import Shop
 from tests.conftest import SERVICE_ENV
 from tests.support import (
-    add_fault,
     awaiting_payment,
     confirm,
     create_intent,
@@ -62,22 +60,21 @@ def test_a_poison_record_is_dead_lettered_and_the_partition_keeps_flowing(
 
 
 def test_a_handler_that_fails_twice_then_succeeds_is_retried_in_place(
-    services: ServiceUrls, bootstrap_servers: str
+    services: ServiceUrls, bootstrap_servers: str, order_faults: Shop
 ) -> None:
     payment = awaiting_payment(services)
     order_id = payment["orderId"]
-    rule = add_fault(services.order_api, order_id, "handle", "transient", times=2)
-    assert rule.status_code == 201
+    wait_for_order(services.order_api, order_id, "PAYMENT_PENDING")
+    order_faults.inject_fault("handle", "transient", order_id=order_id, times=2)
 
     assert confirm(services.payment_api, payment["paymentId"], "pm_card_visa").status_code == 200
     wait_for_order(services.order_api, order_id, "PENDING")
-    rules = httpx.get(f"{services.order_api}/_faults", timeout=10).json()
+    rules = order_faults.faults()
     assert [r["fired"] for r in rules if r["order_id"] == order_id] == [2]
     dead = [
         r for r in read_records(bootstrap_servers, ["payment-events-dlq"]) if r.key == str(order_id)
     ]
     assert dead == []
-    httpx.delete(f"{services.order_api}/_faults", timeout=10)
 
 
 def test_the_order_service_killed_mid_stream_loses_and_duplicates_nothing(
@@ -127,11 +124,12 @@ def _placed(order: dict[str, Any] | None) -> list[dict[str, Any]] | None:
 
 
 def test_a_handler_that_always_fails_is_dead_lettered_and_replayed_once_fixed(
-    services: ServiceUrls, bootstrap_servers: str
+    services: ServiceUrls, bootstrap_servers: str, order_faults: Shop
 ) -> None:
     payment = awaiting_payment(services)
     order_id = payment["orderId"]
-    add_fault(services.order_api, order_id, "handle", "transient")
+    wait_for_order(services.order_api, order_id, "PAYMENT_PENDING")
+    order_faults.inject_fault("handle", "transient", order_id=order_id)
     assert confirm(services.payment_api, payment["paymentId"], "pm_card_visa").status_code == 200
     # PROCESSING and COMPLETED fail every attempt and are parked; the order stays behind.
     parked = wait_for_records(
@@ -145,7 +143,7 @@ def test_a_handler_that_always_fails_is_dead_lettered_and_replayed_once_fixed(
     assert letter.error_class == "InjectedTransientError"
     assert order_of(services.order_api, order_id)["status"] == "PAYMENT_PENDING"
 
-    httpx.delete(f"{services.order_api}/_faults", timeout=10)  # the cause is fixed
+    order_faults.clear_faults()  # the cause is fixed
     letters = [
         DeadLetter.from_record(r)
         for r in read_records(bootstrap_servers, ["payment-events-dlq"])

@@ -11,9 +11,9 @@ from paysim.bus.producer import EventProducer
 from paysim.bus.reader import read_records
 from paysim.domain.events import OrderEventType, PaymentEvent, PaymentEventType
 from paysim.infra.service_launcher import ServiceUrls
+from paysim.lab import Shop
 from paysim.stripe_emulator.client import EmulatorAdmin
 from tests.support import (
-    add_fault,
     awaiting_payment,
     compensation_reasons,
     confirm,
@@ -92,11 +92,13 @@ def test_restaurant_rejection_is_compensated_by_a_refund(
     assert "restaurant_rejected" in compensation_reasons(services.order_api, order_id)
 
 
-def test_an_order_that_cannot_be_placed_after_payment_is_refunded(services: ServiceUrls) -> None:
-    payment = awaiting_payment(services)
+def test_an_order_that_cannot_be_placed_after_payment_is_refunded(
+    services: ServiceUrls, order_faults: Shop
+) -> None:
+    payment = create_intent(services.payment_api)
     order_id = payment["orderId"]
-    rule = add_fault(services.order_api, order_id, "place-order", "permanent")
-    assert rule.status_code == 201
+    wait_for_order(services.order_api, order_id, "PAYMENT_PENDING")
+    order_faults.inject_fault("place-order", "permanent", order_id=order_id)
     assert confirm(services.payment_api, payment["paymentId"], "pm_card_visa").status_code == 200
     order = wait_for_order(services.order_api, order_id, "REFUNDED")
     assert "could not be placed" in (order["reason"] or "")

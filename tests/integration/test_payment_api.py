@@ -87,6 +87,9 @@ def test_each_decline_publishes_payment_failed_and_a_good_card_then_succeeds(
     body = declined.json()
     assert body["status"] == "FAILED"
     assert (body["error"]["code"], body["error"]["declineCode"]) == (code, decline_code)
+    # Like every 4xx, it says what is wrong at the top (found by test_api_fuzz.py).
+    assert body["message"] == body["error"]["message"]
+    assert body["message"]
 
     [failed] = events_of_order(bootstrap_servers, "payment-failed", payment["orderId"])
     assert isinstance(failed, PaymentEvent)
@@ -172,6 +175,23 @@ def test_bad_input_is_rejected_with_a_reason_and_publishes_nothing(
     assert 400 <= response.status_code < 500
     assert message in response.text
     assert len(read_records(bootstrap_servers, ["payment-initiated"])) == before
+
+
+def test_only_the_create_intent_response_carries_the_client_secret(
+    services: ServiceUrls,
+) -> None:
+    created = create_intent(services.payment_api)
+    assert created["clientSecret"].startswith(created["stripePaymentIntentId"] + "_secret_")
+    payment_id = created["paymentId"]
+    base = f"{services.payment_api}/api/payments"
+    confirmed = confirm(services.payment_api, payment_id, "pm_card_visa")
+    one = httpx.get(f"{base}/{payment_id}", timeout=10)
+    listed = httpx.get(base, timeout=10)
+    assert (confirmed.status_code, one.status_code, listed.status_code) == (200, 200, 200)
+    assert [p for p in listed.json() if p["paymentId"] == payment_id]
+    for answer in (confirmed, one, listed):
+        assert "clientSecret" not in answer.text
+        assert created["clientSecret"] not in answer.text
 
 
 def _checkout(api: str, user_id: int, order_id: int) -> httpx.Response:

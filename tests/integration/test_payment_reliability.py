@@ -12,20 +12,24 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from paysim.bootstrap.common import default_db_path
 from paysim.bus.producer import EventProducer
 from paysim.bus.reader import read_records, wait_for_records
+from paysim.config import Settings
 from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.domain.order_ids import CLIENT_ORDER_IDS
 from paysim.infra import processes
 from paysim.infra.service_launcher import ServiceUrls
 from paysim.services.payment import refund_consumer
-from paysim.store.database import sqlite_url
+from paysim.store.database import create_engine_for, sqlite_url
+from paysim.store.schema import outbox
 from paysim.stripe_emulator.client import EmulatorAdmin
 from paysim.stripe_emulator.webhooks import signature_header
 from tests.support import (
@@ -45,7 +49,7 @@ RELAY_STARTED = "outbox relay started"
 
 
 def _post_webhook(
-    api: str, event: dict[str, object], *, secret: str, timestamp: int | None = None
+    api: str, event: object, *, secret: str, timestamp: int | None = None
 ) -> httpx.Response:
     payload = json.dumps(event).encode()
     return httpx.post(
@@ -124,6 +128,98 @@ def test_forged_and_stale_signatures_are_rejected_and_nothing_is_recorded(
     }
     assert forged["id"] not in ids
     assert stale["id"] not in ids
+
+
+def _succeeded(intent_id: str, **fields: object) -> dict[str, object]:
+    obj = {"id": intent_id, "object": "payment_intent", "amount": 2599, "currency": "usd"}
+    return {
+        "id": f"evt_shape_{uuid.uuid4().hex[:12]}",
+        "type": "payment_intent.succeeded",
+        "data": {"object": {**obj, **fields}},
+    }
+
+
+# Found by tests/integration/test_api_fuzz.py: each of these answered 500 (an
+# AttributeError in the SDK's construct_event, a KeyError or ValueError in the handler).
+NOT_STRIPE_EVENTS: list[tuple[str, Callable[[str], object], str]] = [
+    ("null", lambda _i: None, "event"),
+    ("a list", lambda _i: [1, 2], "event"),
+    ("no data", lambda _i: {"id": "evt_shape_no_data", "type": "payment_intent.succeeded"}, "data"),
+    ("data not an object", lambda i: {**_succeeded(i), "data": "pi"}, "data"),
+    ("no object", lambda i: {**_succeeded(i), "data": {}}, "data.object"),
+    ("amount as text", lambda i: _succeeded(i, amount="25.99"), "data.object.amount"),
+    ("intent id a number", lambda i: _succeeded(i, id=12), "data.object.id"),
+    ("no amount", lambda i: _succeeded(i, amount=None), "without its amount"),
+    ("no currency", lambda i: _succeeded(i, currency=None), "without its amount or currency"),
+    ("type not text", lambda i: {**_succeeded(i), "type": 7}, "type"),
+]
+
+
+@pytest.mark.parametrize(
+    ("shape", "make", "named"), NOT_STRIPE_EVENTS, ids=[n for n, _m, _f in NOT_STRIPE_EVENTS]
+)
+def test_a_signed_body_not_shaped_like_a_stripe_event_is_400_and_changes_nothing(
+    services: ServiceUrls,
+    webhook_secret: str,
+    shape: str,
+    make: Callable[[str], object],
+    named: str,
+) -> None:
+    payment = create_intent(services.payment_api)
+    answer = _post_webhook(
+        services.payment_api, make(payment["stripePaymentIntentId"]), secret=webhook_secret
+    )
+    assert answer.status_code == 400, (shape, answer.text)
+    assert named in answer.json()["message"]
+    after = httpx.get(f"{services.payment_api}/api/payments/{payment['paymentId']}", timeout=10)
+    assert after.json()["status"] == "PENDING"
+
+
+def test_an_old_api_versions_request_id_alone_is_accepted(
+    services: ServiceUrls, webhook_secret: str
+) -> None:
+    payment = create_intent(services.payment_api)
+    event = {**_succeeded(payment["stripePaymentIntentId"]), "request": "req_123"}
+    answer = _post_webhook(services.payment_api, event, secret=webhook_secret)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["applied"] is True
+
+
+def test_a_webhook_is_republished_and_kept_without_the_intents_client_secret(
+    services: ServiceUrls,
+    emulator: EmulatorAdmin,
+    bootstrap_servers: str,
+    stack_settings: Settings,
+) -> None:
+    created = create_intent(services.payment_api)
+    secret = created["clientSecret"]
+    assert confirm(services.payment_api, created["paymentId"], "pm_card_visa").status_code == 200
+    # What Stripe sent carries the secret (so a copy of it would too)...
+    [sent] = _stripe_events(emulator, created["stripePaymentIntentId"], "payment_intent.succeeded")
+    assert sent["data"]["object"]["client_secret"] == secret
+
+    [record] = wait_for_records(
+        bootstrap_servers,
+        ["payment-webhook-received"],
+        lambda r: r.key == str(created["orderId"]) and sent["id"] in (r.value or b"").decode(),
+    )
+    # ...what the payment service republished and keeps in its outbox does not.
+    event = record.event()
+    assert isinstance(event, PaymentEvent)
+    assert event.raw_payload is not None
+    republished = json.loads(event.raw_payload)
+    assert republished["id"] == sent["id"]
+    assert republished["data"]["object"]["id"] == created["stripePaymentIntentId"]
+    assert "client_secret" not in republished["data"]["object"]
+    assert secret not in (record.value or b"").decode()
+    kept = create_engine_for(sqlite_url(default_db_path(stack_settings, "payment")))
+    try:
+        with kept.connect() as connection:
+            payloads = connection.execute(select(outbox.c.payload)).scalars().all()
+    finally:
+        kept.dispose()
+    assert payloads
+    assert not [p for p in payloads if secret.encode() in p]
 
 
 def test_duplicated_and_reordered_webhooks_change_state_once_and_forward_only(

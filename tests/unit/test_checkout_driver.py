@@ -17,6 +17,7 @@ from paysim.sim.scenarios import CheckoutPlan, Scenario
 PAY = "http://payment.test"
 ORDERS = "http://order.test"
 
+
 class FakeApis:
     """The payment and order APIs of one checkout, with answers that can be lost."""
 

@@ -9,7 +9,8 @@ The picture, top to bottom; a module imports only its own layer and the layers
     http           api: the services' FastAPI apps
     services       payment, order, delivery, notification, analytics
     ports          bus (Kafka), store (SQLAlchemy, outbox), gateway (Stripe)
-    shared         config, stack_secrets, codec, topics, schema_export, the package itself
+    shared         config, stack_secrets, codec, topics, schema_export, the package itself,
+                   api.admin_access (the admin-token guard the emulator uses too)
     metrics        the plan's Prometheus metrics: anything may count into them
     domain         pure rules (its purity is test_domain_purity's)
     errors         the one root error
@@ -40,6 +41,9 @@ LAYERS: dict[str, str] = {
     "paysim.sim": "workload",
     "paysim.bootstrap": "composition",
     "paysim.api": "http",
+    # The admin-token guard of the testbench controls: the services' apps and the
+    # emulator's both use it, and it imports nothing of paysim's.
+    "paysim.api.admin_access": "shared",
     "paysim.services": "services",
     "paysim.bus": "ports",
     "paysim.store": "ports",

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -112,6 +113,7 @@ webhook_events = Table(
     Column("note", Text, nullable=True),
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
+Index("ix_webhook_events_received_at", webhook_events.c.received_at)
 
 # The audit trail: every move offered to a payment, applied or ignored, and why.
 payment_transitions = transitions_table("payment_transitions", metadata, "payment_id")

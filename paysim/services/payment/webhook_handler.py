@@ -1,8 +1,8 @@
 """Stripe webhooks: verified, recorded once per Stripe event, applied forward only.
 
 Stripe promises neither once-only nor in-order delivery. A webhook is recorded under
-its Stripe event id (a second delivery changes nothing), published as
-``payment-webhook-received``, and its status is *offered* to the payment: a late or
+its Stripe event id (a second delivery changes nothing), published without its secrets
+as ``payment-webhook-received``, and its status is *offered* to the payment: a late or
 duplicated one is recorded as ignored, never applied. The confirmation attempt it
 belongs to is read from the idempotency key of the request that caused it.
 """
@@ -19,6 +19,7 @@ from paysim.domain.idempotency_keys import confirm_attempt
 from paysim.domain.money import Money
 from paysim.domain.status import PaymentStatus
 from paysim.errors import PermanentError
+from paysim.gateway.stripe_redaction import redacted_json
 from paysim.gateway.stripe_webhooks import WebhookSignatureError, verify_webhook
 from paysim.services.payment import repository as repo
 from paysim.services.payment import webhook_repository as webhooks
@@ -45,7 +46,8 @@ class WebhookOutcome:
 
 
 def verify(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]:
-    """The Stripe event, if the signature is Stripe's scheme over this body and recent."""
+    """The Stripe event, if the signature is Stripe's scheme over this body and recent,
+    and the event has the fields paysim reads."""
     try:
         return verify_webhook(payload, signature, secret)
     except WebhookSignatureError as exc:
@@ -53,18 +55,22 @@ def verify(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]
 
 
 def _attempt_of(event: Any, namespace: str) -> int | None:
-    request = event.get("request") or {}
-    return confirm_attempt(request.get("idempotency_key") or "", namespace=namespace)
+    request = event.get("request")
+    key = request.get("idempotency_key") if isinstance(request, dict) else None
+    return confirm_attempt(key or "", namespace=namespace)
 
 
 def _target(
     event_type: str, obj: Any, payment: Payment
 ) -> tuple[PaymentStatus, dict[str, Any]] | None:
     if event_type == "payment_intent.succeeded":
+        captured = obj.get("amount_received") or obj.get("amount")
+        if captured is None or obj.get("currency") is None:
+            raise WebhookRejectedError(f"{event_type} without its amount or currency")
         return PaymentStatus.COMPLETED, {
             "stripe_charge_id": obj.get("latest_charge"),
             "receipt_url": receipt_url(obj.get("latest_charge")),
-            "captured": Money(int(obj.get("amount_received") or obj["amount"]), obj["currency"]),
+            "captured": Money(captured, obj["currency"]),
         }
     if event_type == "payment_intent.payment_failed":
         error = obj.get("last_payment_error") or {}
@@ -82,8 +88,12 @@ def _target(
     return None  # charge.refunded and others: recorded; refunds are owned by the refund flow
 
 
-def handle(service: PaymentService, payload: bytes, event: Any) -> WebhookOutcome:
-    """Record and apply one verified Stripe event, in one transaction."""
+def handle(service: PaymentService, event: Any) -> WebhookOutcome:
+    """Record and apply one verified Stripe event, in one transaction.
+
+    The event is republished without its secrets (the intent's client secret): every
+    reader of ``payment-webhook-received`` sees it, and the outbox keeps it a while.
+    """
     obj = event["data"]["object"]
     intent_id = obj.get("payment_intent") if obj.get("object") == "charge" else obj.get("id")
     with service.uow() as uow:
@@ -102,7 +112,7 @@ def handle(service: PaymentService, payload: bytes, event: Any) -> WebhookOutcom
                     webhook_id=f"wh_{uuid.uuid4().hex[:16]}",
                     stripe_event_id=event["id"],
                     webhook_event_type=event["type"],
-                    raw_payload=payload.decode(errors="replace"),
+                    raw_payload=redacted_json(event),
                 )
             )
             target = _target(event["type"], obj, payment)

@@ -15,6 +15,12 @@ from sqlalchemy.engine import Connection
 
 from paysim.domain.clock import as_utc
 from paysim.services.payment.tables import webhook_events
+from paysim.store.retention import Expiring
+
+EXPIRING = Expiring(webhook_events.c.received_at)
+"""Records past the retention horizon are pruned (``paysim.store.retention``). Stripe
+retries a delivery for up to three days: one retried after its record is gone is
+recorded and offered again, and changes nothing, since a payment only moves forward."""
 
 
 @dataclass(frozen=True, slots=True)
