@@ -28,6 +28,10 @@ from paysim.store.schema import create_schema
 
 LAG_INTERVAL_S = 2.0
 RETENTION_INTERVAL_S = 300.0
+RELAY_POLL_S = 1.0
+"""How often a relay beside its service's writers looks for rows nobody woke it for."""
+STANDALONE_RELAY_POLL_S = 0.1
+"""How often a relay in a process of its own polls: no commit there can wake it."""
 
 
 @dataclass
@@ -132,11 +136,18 @@ def relay_hooks(service: str) -> RelayHooks:
 
 
 def relay_worker(
-    settings: Settings, service: str, engine: Engine, producer: EventProducer
+    settings: Settings,
+    service: str,
+    engine: Engine,
+    producer: EventProducer,
+    *,
+    poll_interval_s: float = RELAY_POLL_S,
 ) -> Worker:
+    """The service's outbox relay, woken by its commits on ``engine`` in this process."""
     relay = OutboxRelay(
         engine,
         producer,
+        poll_interval_s=poll_interval_s,
         max_attempts=settings.outbox_max_attempts,
         retention=timedelta(hours=settings.retention_hours),
         hooks=relay_hooks(service),
@@ -214,6 +225,7 @@ def build_relay_process(
     """A standalone relay over a service's outbox (``paysim serve relay``)."""
     engine = service_engine(settings, service, db_url)
     producer = EventProducer(bootstrap_servers, client_id=f"{service}-relay")
-    return ServiceProcess(
-        producer=producer, workers=[relay_worker(settings, service, engine, producer)]
+    relay = relay_worker(
+        settings, service, engine, producer, poll_interval_s=STANDALONE_RELAY_POLL_S
     )
+    return ServiceProcess(producer=producer, workers=[relay])

@@ -2,8 +2,9 @@
 
 A handler adds the events it produces to the outbox on the same connection (hence the
 same transaction) as its state change, so either both are committed or neither is.
-``OutboxRelay`` publishes the rows later, in id order. One event becomes one row per
-destination topic (its own topic and its family's catch-all), each keyed by orderId.
+``OutboxRelay`` publishes the rows later, in id order, woken by the commit. One event
+becomes one row per destination topic (its own topic and its family's catch-all), each
+keyed by orderId.
 
 A row is ``pending`` until the broker confirms it (``sent``), or until the relay gives
 up on it (``parked``: refused for what it is, or failed too often while the rows behind
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Connection
 from paysim.codec import encode_event
 from paysim.domain.clock import as_utc, utc_now
 from paysim.domain.events import AnyEvent
+from paysim.store.outbox_signal import note_owed
 from paysim.store.retention import PRUNE_BATCH, Expiring, delete_expired
 from paysim.store.schema import outbox
 from paysim.topics import destinations
@@ -127,6 +129,7 @@ class Outbox:
         # follow the list order on every backend.
         for row in rows:
             self._connection.execute(insert(outbox).values(row))
+        note_owed(self._connection)  # its commit wakes the relay (``outbox_signal``)
         logger.debug(
             "outbox add %s eventId=%s orderId=%s topics=%s",
             event.event_type.value,

@@ -39,6 +39,14 @@ Delivery semantics, decided here:
   after its key's later records, where a consumer ignores it as stale or applies it if
   it still moves the entity forward, once (idempotent by eventId).
 
+When it runs (``run``), the relay drains: it reads again at once while rounds come back
+full, then waits until a transaction that added outbox rows commits on its engine in
+this process (``outbox_signal``), or ``poll_interval_s`` passes, whichever is first; the
+poll is the fallback for rows committed by another process. Its gauges (rows pending,
+the oldest one's age, rows parked) are read at most every ``gauge_interval_s``, in a
+read-only transaction of their own, never in the one that marks rows sent (a round that
+left nothing pending knows the backlog is empty without reading it).
+
 Sent rows are deleted once older than the retention horizon (``retention``), every
 ``prune_interval_s`` while the relay runs; pending and parked rows are never pruned.
 
@@ -59,7 +67,9 @@ from sqlalchemy import Engine
 
 from paysim.domain.clock import utc_now
 from paysim.errors import PermanentError, TransientError
+from paysim.store.database import reading
 from paysim.store.outbox import SENT_ROWS, Outbox, OutboxRecord
+from paysim.store.outbox_signal import outbox_signal
 from paysim.store.ports import Publisher
 from paysim.store.retention import prune
 
@@ -75,9 +85,12 @@ class RelayHooks:
     ``on_published(record, latency_s)``: the broker confirmed a record; latency is from
     the outbox write to the confirmation. ``on_failed(record, error)``: a record's
     delivery failed or was not confirmed in time. ``on_backlog(rows, oldest_age_s)``:
-    after each round, the rows still pending and how long the oldest has waited.
-    ``on_parked(record, error)``: a row was parked. ``on_parked_rows(rows)``: how many
-    rows are parked now, after each round that read rows (and after the first round).
+    the rows still pending and how long the oldest has waited: ``(0, None)`` after a
+    round that left nothing pending, else read after the first round and then at most
+    every ``gauge_interval_s``. ``on_parked(record, error)``: a row was
+    parked. ``on_parked_rows(rows)``: how many rows are parked, after the first round,
+    then when that number changed (it is read with the backlog, and after a round that
+    parked a row).
     """
 
     on_published: Callable[[OutboxRecord, float], None] | None = None
@@ -165,8 +178,10 @@ class OutboxRelay:
         engine: Engine,
         publisher: Publisher,
         batch_size: int = 100,
-        poll_interval_s: float = 0.1,
+        poll_interval_s: float = 1.0,
         *,
+        retry_delay_s: float = 0.1,
+        gauge_interval_s: float = 2.0,
         flush_timeout_s: float = 10.0,
         max_backoff_s: float = 5.0,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
@@ -183,6 +198,8 @@ class OutboxRelay:
         self._publisher = publisher
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
+        self._retry_delay_s = retry_delay_s
+        self._gauge_interval_s = gauge_interval_s
         self._flush_timeout_s = flush_timeout_s
         self._max_backoff_s = max_backoff_s
         self._max_attempts = max_attempts
@@ -191,19 +208,19 @@ class OutboxRelay:
         self._hooks = hooks or RelayHooks()
         self._clock = clock
         self._last_round_failed = False
-        self._parked_reported = False
+        self._last_round_full = False
+        self._gauges_due_at: float | None = None  # None: on the first round
+        self._parked_reported: int | None = None
 
     def run_once(self) -> int:
         """One round: publish up to ``batch_size`` pending rows; return how many were sent."""
         self._last_round_failed = True  # until the round gets to its end
-        with self._engine.begin() as connection:
-            outbox = Outbox(connection, clock=self._clock)
-            records = outbox.pending(self._batch_size)
-            # A restarted relay reports the rows parked before it, once.
-            parked = None if self._parked_reported else self._count_parked(outbox)
+        self._last_round_full = False
+        with reading(self._engine) as connection:
+            records = Outbox(connection, clock=self._clock).pending(self._batch_size)
         if not records:
             self._last_round_failed = False
-            self._report_gauges(0, None, parked)
+            self._refresh_gauges(caught_up=True)
             return 0
 
         outcome = self._settle(self._publish(records))
@@ -219,13 +236,14 @@ class OutboxRelay:
                 outbox.mark_failed(
                     [outcome.held[0].record.id], describe(outcome.error), charge=outcome.charged
                 )
-            backlog = outbox.backlog() if self._hooks.on_backlog else 0
-            oldest = outbox.oldest_pending_age_s() if self._hooks.on_backlog else None
-            parked = self._count_parked(outbox)
 
         self._last_round_failed = outcome.error is not None
+        self._last_round_full = len(records) == self._batch_size
+        # The gauges first: whoever sees a round's counters then sees its gauges too.
+        self._refresh_gauges(
+            caught_up=not self._last_round_full and not outcome.held, force=bool(outcome.parked)
+        )
         self._report(outcome)
-        self._report_gauges(backlog, oldest, parked)
         return len(outcome.sent)
 
     def prune(self) -> int:
@@ -239,17 +257,19 @@ class OutboxRelay:
         return prune(self._engine, SENT_ROWS, self._clock() - self._retention)
 
     def run(self, stop: threading.Event) -> None:
-        """Relay until ``stop`` is set; a failing round backs off and is tried again."""
+        """Relay until ``stop`` is set: drain, then wait for a commit (or the poll); a
+        failing round backs off and is tried again."""
+        committed = outbox_signal(self._engine)
         failures = 0
         next_prune = time.monotonic()
         logger.info("outbox relay started (batch %d)", self._batch_size)
         while not stop.is_set():
+            committed.clear()  # before the read: a commit from now on wakes the wait below
             try:
-                sent = self.run_once()
+                self.run_once()
             except Exception:
                 # The relay must outlive a locked database or a broker hiccup: its rows
                 # are safe in the outbox and the next round picks them up.
-                sent = 0
                 logger.exception("outbox relay round failed")
             if self._retention is not None and time.monotonic() >= next_prune:
                 next_prune = time.monotonic() + self._prune_interval_s
@@ -261,8 +281,10 @@ class OutboxRelay:
                     )
             # Back off while rounds fail, so a broker that is down is not hammered.
             failures = min(failures + 1, 30) if self._last_round_failed else 0
-            if sent < self._batch_size:  # caught up (or failing): wait before polling
-                stop.wait(min(self._poll_interval_s * 2**failures, self._max_backoff_s))
+            if failures:
+                stop.wait(min(self._retry_delay_s * 2**failures, self._max_backoff_s))
+            elif not self._last_round_full:  # caught up: wait for rows
+                committed.wait(self._poll_interval_s, stop)
         logger.info("outbox relay stopped")
 
     def _publish(self, records: list[OutboxRecord]) -> list[_Delivery]:
@@ -319,15 +341,29 @@ class OutboxRelay:
                     outcome.error, outcome.charged = error, charged
         return outcome
 
-    def _count_parked(self, outbox: Outbox) -> int | None:
-        return outbox.parked_count() if self._hooks.on_parked_rows else None
-
-    def _report_gauges(self, backlog: int, oldest: float | None, parked: int | None) -> None:
-        if self._hooks.on_backlog:
-            self._hooks.on_backlog(backlog, oldest)
-        if parked is not None and self._hooks.on_parked_rows:
-            self._hooks.on_parked_rows(parked)
-            self._parked_reported = True
+    def _refresh_gauges(self, *, caught_up: bool, force: bool = False) -> None:
+        """Report the gauges: read, in a read-only transaction, when they are due (or
+        ``force``d); a round that left nothing pending (``caught_up``) reports an empty
+        backlog without reading it."""
+        hooks = self._hooks
+        if hooks.on_backlog and caught_up:
+            hooks.on_backlog(0, None)
+        now = time.monotonic()
+        due = force or self._gauges_due_at is None or now >= self._gauges_due_at
+        read_backlog = hooks.on_backlog is not None and not caught_up
+        if not due or not (read_backlog or hooks.on_parked_rows):
+            return
+        self._gauges_due_at = now + self._gauge_interval_s
+        with reading(self._engine) as connection:
+            outbox = Outbox(connection, clock=self._clock)
+            rows = outbox.backlog() if read_backlog else 0
+            oldest = outbox.oldest_pending_age_s() if read_backlog else None
+            parked = outbox.parked_count() if hooks.on_parked_rows else None
+        if hooks.on_backlog and read_backlog:
+            hooks.on_backlog(rows, oldest)
+        if hooks.on_parked_rows and parked is not None and parked != self._parked_reported:
+            hooks.on_parked_rows(parked)
+            self._parked_reported = parked
 
     def _report(self, outcome: _Round) -> None:
         for delivery in outcome.sent:

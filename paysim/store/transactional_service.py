@@ -1,13 +1,17 @@
-"""What every service built on its own database shares: units of work, its clock, a probe."""
+"""What every service built on its own database shares: units of work, read-only
+transactions, its clock, a probe."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import Connection
 
 from paysim.domain.clock import utc_now
+from paysim.store.database import reading
 from paysim.store.unit_of_work import UnitOfWork
 
 
@@ -26,10 +30,15 @@ class TransactionalService:
         """A new unit of work on the service's database."""
         return UnitOfWork(self._engine, clock=self._clock)
 
+    def reading(self) -> AbstractContextManager[Connection]:
+        """A read-only transaction on the service's database (``database.reading``): for
+        work that only reads, such as the API's GETs and the scans before a timer acts."""
+        return reading(self._engine)
+
     def now(self) -> datetime:
         return self._clock()
 
     def check_store(self) -> None:
         """Reads the store: a broken database fails the health check."""
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             conn.execute(text("SELECT 1"))

@@ -207,3 +207,18 @@ def test_run_relays_until_stopped_and_survives_a_failing_round(engine: Engine) -
     # The failed round published without marking: its records went out again, in order.
     unique = list(dict.fromkeys(seen(publisher)))
     assert unique == expected_records(events)
+
+
+def test_a_commit_wakes_the_waiting_relay_long_before_its_poll(engine: Engine) -> None:
+    publisher = FakePublisher()
+    relay = OutboxRelay(engine, publisher, poll_interval_s=30.0)
+    with relay_running(relay):
+        first = commit_interleaved(engine, orders=1)
+        wait_until(lambda: not pending(engine), timeout_s=10)
+        assert seen(publisher) == expected_records(first)
+        # Caught up, the relay now waits up to 30 s: only the commit can wake it in time.
+        with UnitOfWork(engine) as uow:
+            later = saga_events(2)[:1]
+            uow.outbox.add(later[0])
+        wait_until(lambda: seen(publisher) == expected_records(first + later), timeout_s=10)
+    assert seen(publisher) == expected_records(first) + expected_records(later)

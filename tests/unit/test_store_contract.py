@@ -17,11 +17,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event as sa_event
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from paysim.codec import decode_event
 from paysim.domain.events import AnyEvent, DeliveryEvent, DeliveryEventType
 from paysim.store import Outbox, UnitOfWork, create_engine_for, create_schema, sqlite_url
+from paysim.store.database import reading
+from paysim.store.outbox_signal import outbox_signal
 from paysim.store.schema import outbox, processed_events
 from tests.builders import order_confirmed, payment_completed
 
@@ -325,6 +328,34 @@ class StoreContract:
         assert count(engine, orders) == 1
         assert count(engine, outbox) == 2
 
+    def test_reading_sees_what_was_committed(self, engine: Engine) -> None:
+        with UnitOfWork(engine) as uow:
+            uow.outbox.add(order_confirmed(7))
+        with reading(engine) as connection:
+            assert Outbox(connection).backlog() == 2
+
+    def test_only_a_commit_that_owes_events_sets_the_relays_signal(self, engine: Engine) -> None:
+        signal, stop = outbox_signal(engine), threading.Event()
+        signal.clear()
+        with UnitOfWork(engine) as uow:
+            uow.connection.execute(orders.insert().values(id=1, status="new"))
+        assert not signal.wait(0, stop)  # nothing owed
+
+        def owe_then_fail() -> None:
+            with UnitOfWork(engine) as uow:
+                uow.outbox.add(order_confirmed(1))
+                raise RuntimeError("rolled back")
+
+        with pytest.raises(RuntimeError, match="rolled back"):
+            owe_then_fail()
+        assert not signal.wait(0, stop)  # owed, but rolled back
+        with UnitOfWork(engine) as uow:
+            uow.outbox.add(order_confirmed(1))
+        assert signal.wait(0, stop)
+        # Set only once the commit is over: a reader woken by it finds the rows.
+        with reading(engine) as connection:
+            assert Outbox(connection).backlog() == 2
+
     def test_concurrent_writers_serialize(self, engine: Engine) -> None:
         """Read-then-write transactions from many threads all commit, none is lost."""
         with engine.begin() as connection:
@@ -373,6 +404,39 @@ class TestSQLiteStore(StoreContract):
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+
+    def test_reading_begins_deferred_and_writing_immediate(self, engine: Engine) -> None:
+        begun: list[str] = []
+
+        @sa_event.listens_for(engine, "before_cursor_execute")
+        def _seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            if statement.startswith("BEGIN"):
+                begun.append(statement)
+
+        with reading(engine) as connection:
+            connection.execute(select(func.count()).select_from(outbox))
+        with UnitOfWork(engine) as uow:
+            uow.outbox.add(order_confirmed(3))
+        with engine.connect() as connection:  # a plain connection writes by default
+            connection.execute(select(func.count()).select_from(outbox))
+        assert begun == ["BEGIN", "BEGIN IMMEDIATE", "BEGIN IMMEDIATE"]
+
+    def test_a_read_goes_on_while_another_process_holds_the_write_lock(
+        self, url: str, engine: Engine
+    ) -> None:
+        with UnitOfWork(engine) as uow:
+            uow.outbox.add(order_confirmed(5))
+        impatient = create_engine_for(url, busy_timeout_ms=0)  # a lock wait fails at once
+        try:
+            with engine.begin() as writer:
+                writer.execute(orders.insert().values(id=5, status="held"))
+                with reading(impatient) as connection:
+                    assert Outbox(connection).backlog() == 2  # the last committed state
+                with pytest.raises(OperationalError, match="locked"), UnitOfWork(impatient):
+                    pass  # a writer has to wait for the lock: it is held
+        finally:
+            impatient.dispose()
 
     def test_sqlite_url_is_absolute(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.chdir(tmp_path)

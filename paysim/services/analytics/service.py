@@ -51,5 +51,5 @@ class AnalyticsService(TransactionalService):
 
     def totals(self) -> Totals:
         """Everything counted so far."""
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             return repo.totals(conn)

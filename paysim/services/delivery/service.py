@@ -40,6 +40,7 @@ from paysim.domain.status import DeliveryStatus
 from paysim.services.delivery import repository as repo
 from paysim.services.delivery.repository import Delivery, DeliveryNotFoundError
 from paysim.store.audit_trail import TransitionRow
+from paysim.store.outbox import Outbox
 from paysim.store.tracked import tracked
 from paysim.store.transactional_service import TransactionalService
 from paysim.store.unit_of_work import UnitOfWork
@@ -153,8 +154,8 @@ class DeliveryService(TransactionalService):
 
     def advance_due(self, limit: int = 100) -> int:
         """Take every courier step that is due now; returns how many timers fired."""
-        with self.uow() as uow:
-            due = repo.due_timers(uow.connection, self._clock(), limit)
+        with self.reading() as conn:
+            due = repo.due_timers(conn, self._clock(), limit)
         for delivery_id in due:
             try:
                 self._advance(delivery_id)
@@ -191,20 +192,18 @@ class DeliveryService(TransactionalService):
         )
 
     def details(self, order_id: int) -> DeliveryDetails:
-        with self.uow() as uow:
-            delivery = repo.by_order(uow.connection, order_id)
+        with self.reading() as conn:
+            delivery = repo.by_order(conn, order_id)
             if delivery is None:
                 raise DeliveryNotFoundError(f"no delivery for order {order_id}")
             return DeliveryDetails(
-                delivery,
-                repo.timer_of(uow.connection, delivery.id),
-                repo.audit.lines(uow.connection, delivery.id),
+                delivery, repo.timer_of(conn, delivery.id), repo.audit.lines(conn, delivery.id)
             )
 
     def backlog(self) -> tuple[int, int]:
         """(outbox rows unpublished, courier steps pending), for the gauges."""
-        with self.uow() as uow:
-            return uow.outbox.backlog(), repo.pending_timers(uow.connection)
+        with self.reading() as conn:
+            return Outbox(conn).backlog(), repo.pending_timers(conn)
 
     def _assign(self, uow: UnitOfWork, event: OrderEvent, cause: str) -> Delivery:
         agent = self._simulation.agent_for(event.order_id)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from paysim.domain.clock import as_utc
 from paysim.services.notification.messages import Message
 from paysim.services.notification.tables import metadata, notifications, recipients
-from paysim.store.database import create_engine_for
+from paysim.store.database import create_engine_for, reading
 from paysim.store.schema import create_schema
 
 DEFAULT_LIMIT = 50
@@ -165,5 +165,5 @@ def list_notifications(
             return list_notifications(engine, order_id, limit, user_id=user_id)
         finally:
             engine.dispose()
-    with engine_or_url.connect() as conn:
+    with reading(engine_or_url) as conn:
         return query(conn, order_id=order_id, user_id=user_id, limit=limit)

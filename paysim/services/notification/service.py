@@ -83,9 +83,9 @@ class NotificationService(TransactionalService):
         user_id: int | None = None,
         limit: int = repo.DEFAULT_LIMIT,
     ) -> list[Notification]:
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             return repo.query(conn, order_id=order_id, user_id=user_id, limit=limit)
 
     def counts_by_channel(self) -> dict[str, int]:
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             return repo.counts_by_channel(conn)

@@ -60,21 +60,21 @@ class OrderService(TransactionalService):
         self.deadlines = deadlines
 
     def get(self, order_id: int) -> Order:
-        with self.uow() as uow:
-            return repo.get(uow.connection, order_id)
+        with self.reading() as conn:
+            return repo.get(conn, order_id)
 
     def list_orders(self, status: str | None, limit: int) -> list[Order]:
-        with self.uow() as uow:
-            return repo.list_orders(uow.connection, status, limit)
+        with self.reading() as conn:
+            return repo.list_orders(conn, status, limit)
 
     def with_history(self, order_id: int) -> tuple[Order, list[dict[str, Any]]]:
         """The order and every move offered to it, read in one transaction."""
-        with self.uow() as uow:
-            return repo.get(uow.connection, order_id), repo.history(uow.connection, order_id)
+        with self.reading() as conn:
+            return repo.get(conn, order_id), repo.history(conn, order_id)
 
     def compensations(self) -> list[dict[str, Any]]:
-        with self.uow() as uow:
-            return repo.compensation_list(uow.connection)
+        with self.reading() as conn:
+            return repo.compensation_list(conn)
 
     # -- moves shared by commands and event reactions ---------------------------------
 
@@ -200,9 +200,9 @@ class OrderService(TransactionalService):
     def sweep_deadlines(self) -> int:
         """Compensate orders stuck past their deadline; returns how many were."""
         now = self.now()
-        with self.uow() as uow:
+        with self.reading() as conn:
             candidates = repo.waiting(
-                uow.connection, set(self.deadlines.by_status()), now - self.deadlines.shortest
+                conn, set(self.deadlines.by_status()), now - self.deadlines.shortest
             )
         compensated = 0
         for candidate in candidates:

@@ -17,21 +17,21 @@ from paysim.services.payment.webhook_repository import WebhookRecord
 
 def history(service: PaymentService, payment_id: int) -> list[dict[str, Any]]:
     """Every status move offered to the payment, applied or ignored and why, in order."""
-    with service.uow() as uow:
-        repo.get(uow.connection, payment_id)  # an unknown payment is not found, not empty
-        return repo.history(uow.connection, payment_id)
+    with service.reading() as conn:
+        repo.get(conn, payment_id)  # an unknown payment is not found, not empty
+        return repo.history(conn, payment_id)
 
 
 def webhook_events(service: PaymentService, payment_id: int) -> list[WebhookRecord]:
     """The Stripe events recorded against the payment (once per event id), oldest first."""
-    with service.uow() as uow:
-        repo.get(uow.connection, payment_id)
-        return webhooks.for_payment(uow.connection, payment_id)
+    with service.reading() as conn:
+        repo.get(conn, payment_id)
+        return webhooks.for_payment(conn, payment_id)
 
 
 def webhook_events_by_id(
     service: PaymentService, stripe_event_ids: Collection[str]
 ) -> list[WebhookRecord]:
     """These Stripe events as recorded, whatever payment they matched (or none)."""
-    with service.uow() as uow:
-        return webhooks.by_ids(uow.connection, stripe_event_ids)
+    with service.reading() as conn:
+        return webhooks.by_ids(conn, stripe_event_ids)

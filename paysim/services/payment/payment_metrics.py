@@ -7,12 +7,13 @@ from paysim.domain.payment_state import CAPTURED, REFUNDED
 from paysim.domain.status import PaymentStatus
 from paysim.services.payment import repository as repo
 from paysim.services.payment.service import PaymentService
+from paysim.store.outbox import Outbox
 
 
 def refresh_gauges(service: PaymentService) -> None:
-    with service.uow() as uow:
-        counts = repo.status_counts(uow.connection)
-        backlog = uow.outbox.backlog()
+    with service.reading() as conn:
+        counts = repo.status_counts(conn)
+        backlog = Outbox(conn).backlog()
     captured = sum(counts.get(s.value, 0) for s in CAPTURED)
     failed = counts.get(PaymentStatus.FAILED.value, 0)
     refunded = sum(counts.get(s.value, 0) for s in REFUNDED)

@@ -67,8 +67,8 @@ class PaymentReconciler:
 
     def run_once(self) -> ReconcilePass:
         before = self._payments.now() - self.after
-        with self._payments.uow() as uow:
-            waiting = repo.in_flight(uow.connection, before, BATCH)
+        with self._payments.reading() as conn:
+            waiting = repo.in_flight(conn, before, BATCH)
         changed = 0
         for payment in waiting:
             try:

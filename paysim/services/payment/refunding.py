@@ -264,13 +264,13 @@ class PaymentRefunds:
         return self._settle_refund(refund, record)
 
     def refunds_of(self, payment: Payment) -> list[refund_rows.Refund]:
-        with self._payments.uow() as uow:
-            return refund_rows.of_payment(uow.connection, payment.id, payment.amount.currency)
+        with self._payments.reading() as conn:
+            return refund_rows.of_payment(conn, payment.id, payment.amount.currency)
 
     def resume_stuck_refunds(self, older_than: timedelta) -> int:
         """Finish refunds left PENDING by a crash; same request id, so same Stripe key."""
-        with self._payments.uow() as uow:
-            stuck = refund_rows.stuck(uow.connection, self._payments.now() - older_than)
+        with self._payments.reading() as conn:
+            stuck = refund_rows.stuck(conn, self._payments.now() - older_than)
         for payment_id, request_id in stuck:
             try:
                 self.refund(payment_id, None, None, request_id, announce=False)

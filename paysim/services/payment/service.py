@@ -105,12 +105,12 @@ class PaymentService(TransactionalService):
         return str(found)
 
     def get(self, payment_id: int) -> Payment:
-        with self.uow() as uow:
-            return repo.get(uow.connection, payment_id)
+        with self.reading() as conn:
+            return repo.get(conn, payment_id)
 
     def list(self, limit: int) -> list[Payment]:
-        with self.uow() as uow:
-            return repo.all_payments(uow.connection, limit)
+        with self.reading() as conn:
+            return repo.all_payments(conn, limit)
 
     def create_intent(self, cmd: CreateIntent) -> Payment:
         """A new payment and its PaymentIntent; the same request key (of the same user,
