@@ -87,10 +87,9 @@ class RelayHooks:
     delivery failed or was not confirmed in time. ``on_backlog(rows, oldest_age_s)``:
     the rows still pending and how long the oldest has waited: ``(0, None)`` after a
     round that left nothing pending, else read after the first round and then at most
-    every ``gauge_interval_s``. ``on_parked(record, error)``: a row was
-    parked. ``on_parked_rows(rows)``: how many rows are parked, after the first round,
-    then when that number changed (it is read with the backlog, and after a round that
-    parked a row).
+    every ``gauge_interval_s``. ``on_parked(record, error)``: a row was parked.
+    ``on_parked_rows(rows)``: how many rows are parked, after the first round, then when
+    that number changed (it is read with the backlog, and after a round that parked one).
     """
 
     on_published: Callable[[OutboxRecord, float], None] | None = None
