@@ -78,6 +78,10 @@ COMPENSATIONS = Counter(
     "Compensations the saga issued, by kind (REFUND, CANCEL_PAYMENT) and reason.",
     ["kind", "reason"],
 )
+SAGA_REFUNDS_FAILED = Counter(
+    "payment_saga_refunds_failed_total",
+    "Saga refunds Stripe refused for good: orders left to an operator (REFUND_FAILED).",
+)
 WORKER_ERRORS = Counter(
     "paysim_worker_errors_total",
     "Rounds of a periodic background worker (sweeps, timers) that raised, by worker.",

@@ -1,4 +1,5 @@
-"""The order service process: API, event consumer, outbox relay, deadline sweep."""
+"""The order service process: API, event consumer, outbox relay, deadline sweep, and
+the retrier of payment cancels not yet answered."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from paysim.bus.producer import EventProducer
 from paysim.config import Settings
 from paysim.domain.saga import Deadlines
 from paysim.services.faults import FaultPoints
-from paysim.services.order import event_reactions
+from paysim.services.order import event_reactions, payment_cancels
 from paysim.services.order.payment_client import PaymentClient
 from paysim.services.order.service import OrderService
 from paysim.services.order.tables import metadata
@@ -56,6 +57,9 @@ def build_process(
             relay_worker(settings, "order", engine, producer),
             *consumer_workers(bootstrap_servers, group, event_reactions.TOPICS, handler),
             periodic_worker("order-deadline-sweeper", SWEEP_INTERVAL_S, service.sweep_deadlines),
+            periodic_worker(
+                "order-cancel-retrier", SWEEP_INTERVAL_S, lambda: payment_cancels.retry_due(service)
+            ),
             retention_worker(settings, "order", engine),
         ],
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from paysim.domain.clock import as_utc
@@ -149,6 +149,22 @@ def save(
     return changed
 
 
+CANCEL_PAYMENT = "CANCEL_PAYMENT"
+DETAIL_LIMIT = 500
+"""Characters of a compensation's detail kept (an answer's text can be any length)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCancel:
+    """A payment cancel the saga asked for that the payment service has not answered."""
+
+    compensation_id: int
+    order_id: int
+    payment_id: int
+    reason: str
+    tries: int
+
+
 def record_compensation(
     conn: Connection,
     order: Order,
@@ -157,8 +173,12 @@ def record_compensation(
     reason: str,
     amount: Money | None,
     now: datetime,
-) -> None:
-    conn.execute(
+    detail: str | None = None,
+    retry_at: datetime | None = None,
+) -> int:
+    """Write a compensation; with ``retry_at`` it is pending (asked again from then on)
+    until settled, else settled at once. Returns its id."""
+    result = conn.execute(
         insert(compensations).values(
             order_id=order.order_id,
             payment_id=order.payment_id,
@@ -166,7 +186,72 @@ def record_compensation(
             reason=reason,
             amount_minor=amount.minor if amount else None,
             at=now,
+            detail=None if detail is None else detail[:DETAIL_LIMIT],
+            settled_at=None if retry_at is not None else now,
+            retry_at=retry_at,
+            tries=0,
         )
+    )
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
+
+
+def pending_cancel(conn: Connection, compensation_id: int) -> PendingCancel | None:
+    """The payment cancel ``compensation_id`` if it is still unanswered."""
+    row = conn.execute(
+        select(compensations).where(
+            compensations.c.id == compensation_id, compensations.c.settled_at.is_(None)
+        )
+    ).one_or_none()
+    return None if row is None else _pending(row)
+
+
+def due_cancels(conn: Connection, now: datetime, limit: int) -> list[PendingCancel]:
+    """Unanswered payment cancels whose next try is due, oldest first."""
+    rows = conn.execute(
+        select(compensations)
+        .where(
+            compensations.c.kind == CANCEL_PAYMENT,
+            compensations.c.settled_at.is_(None),
+            compensations.c.retry_at <= now,
+        )
+        .order_by(compensations.c.retry_at, compensations.c.id)
+        .limit(limit)
+    )
+    return [_pending(row) for row in rows]
+
+
+def _pending(row: Any) -> PendingCancel:
+    return PendingCancel(row.id, row.order_id, row.payment_id, row.reason, row.tries)
+
+
+def settle_cancels(conn: Connection, tried: PendingCancel, *, detail: str, now: datetime) -> None:
+    """The payment service answered: every unanswered cancel of that payment is settled."""
+    conn.execute(
+        update(compensations)
+        .where(
+            compensations.c.kind == CANCEL_PAYMENT,
+            compensations.c.payment_id == tried.payment_id,
+            compensations.c.settled_at.is_(None),
+        )
+        .values(
+            settled_at=now,
+            retry_at=None,
+            detail=detail[:DETAIL_LIMIT],
+            tries=compensations.c.tries
+            + case((compensations.c.id == tried.compensation_id, 1), else_=0),
+        )
+    )
+
+
+def postpone_cancel(
+    conn: Connection, tried: PendingCancel, *, detail: str, retry_at: datetime
+) -> None:
+    """No answer: one more try counted, and the next one scheduled."""
+    conn.execute(
+        update(compensations)
+        .where(compensations.c.id == tried.compensation_id)
+        .values(tries=compensations.c.tries + 1, retry_at=retry_at, detail=detail[:DETAIL_LIMIT])
     )
 
 
@@ -201,6 +286,9 @@ def compensation_list(conn: Connection, limit: int = 500) -> list[dict[str, Any]
             "reason": r.reason,
             "amountMinor": r.amount_minor,
             "at": as_utc(r.at).isoformat(),
+            "detail": r.detail,
+            "settledAt": as_utc(r.settled_at).isoformat() if r.settled_at else None,
+            "tries": r.tries,
         }
         for r in rows
     ]
