@@ -32,7 +32,7 @@ from paysim.domain.order_state import PAID, UNPAID, apply_order_event, order_tar
 from paysim.domain.status import OrderStatus
 from paysim.errors import PermanentError
 from paysim.services.order import repository as repo
-from paysim.services.order.repository import Order
+from paysim.services.order.repository import DETAIL_LIMIT, Order
 from paysim.services.order.service import OrderService
 from paysim.store.tracked import tracked
 from paysim.store.unit_of_work import UnitOfWork
@@ -80,7 +80,7 @@ def _ignored(
         target,
         applied=False,
         cause=event.event_type.value,
-        note=note[: repo.DETAIL_LIMIT],
+        note=note[:DETAIL_LIMIT],
         event_id=str(event.event_id),
         now=service.now(),
     )
@@ -162,8 +162,10 @@ def _on_refund_failed(
 ) -> None:
     """Stripe refused a refund for good; if it was the saga's, an operator must act."""
     detail = f"{event.failure_reason or 'refused'} (code {event.error_code or 'none'})"
-    assert order.payment_id is not None  # the event's payment is the order's
-    if event.refund_request_id != compensation_request_id(order.order_id, order.payment_id):
+    sagas = order.payment_id is not None and event.refund_request_id == (
+        compensation_request_id(order.order_id, order.payment_id)
+    )
+    if not sagas:
         note = f"refund {event.refund_request_id} is not the saga's: {detail}"
         _ignored(service, uow, order, event, target=order.status, note=note)
         return
@@ -182,7 +184,7 @@ def _on_refund_failed(
     service.move(
         uow,
         order,
-        replace(order, status=failed, reason=f"refund failed for good: {detail}"),
+        replace(order, status=failed, reason=f"refund failed for good: {detail}"[:DETAIL_LIMIT]),
         cause=event.event_type.value,
         event_id=str(event.event_id),
     )
