@@ -34,6 +34,11 @@ EVENT_RETRIES = Counter(
     "Retries of a failed handler, by group and event type.",
     ["group", "event_type"],
 )
+BATCH_FALLBACKS = Counter(
+    "payment_consumer_batch_fallbacks_total",
+    "Rounds whose one-transaction batch failed and were handled one record at a time.",
+    ["group"],
+)
 DEAD_LETTERS = Counter(
     "payment_event_dead_letters_total",
     "Records sent to a dead-letter topic, by group and source topic.",

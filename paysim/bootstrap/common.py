@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, MetaData
 
 from paysim import metrics, stack_secrets
-from paysim.bus.consumer import EventConsumer, Handler, RetryPolicy
+from paysim.bus.consumer import Batching, BatchScope, EventConsumer, Handler, RetryPolicy
 from paysim.bus.dead_letters import DeadLetterWriter
 from paysim.bus.producer import EventProducer
 from paysim.config import Settings
@@ -157,6 +157,14 @@ ONE_TRANSACTION_S = SQLITE_BUSY_TIMEOUT_MS / 1000
 """The longest a handler writing one transaction waits: the store's busy timeout."""
 
 
+def batching(settings: Settings) -> Batching:
+    """How the service's consumers take their records in batches."""
+    return Batching(
+        max_records=settings.consumer_batch_max_records,
+        consume_timeout_s=settings.consumer_consume_timeout_s,
+    )
+
+
 def consumer_workers(
     bootstrap_servers: str,
     group: str,
@@ -164,12 +172,15 @@ def consumer_workers(
     handler: Handler,
     *,
     attempt_limit_s: float = ONE_TRANSACTION_S,
+    batch: BatchScope | None = None,
+    batches: Batching = Batching(),
 ) -> list[Worker]:
     """A consumer in ``group`` over ``topics`` (with its own dead-letter producer), and a
     worker exporting the group's lag per partition on this process's /metrics.
 
     ``attempt_limit_s`` is the longest one handler attempt can take; the consumer's poll
-    interval is sized from it.
+    interval is sized from it. ``batch``: the service's batch unit of work, for a handler
+    that only writes its own database (None: one record at a time, each in its own).
     """
     watched = list(topics)
     consumer = EventConsumer(
@@ -178,6 +189,8 @@ def consumer_workers(
         watched,
         handler,
         DeadLetterWriter(EventProducer(bootstrap_servers, client_id=f"{group}-dlq")),
+        batch=batch,
+        batching=batches,
         retry=RetryPolicy(attempt_limit_s=attempt_limit_s),
     )
     joined = threading.Event()
@@ -198,13 +211,19 @@ def consumer_only_process(
     group: str,
     topics: Iterable[str],
     handler: Handler | None,
+    *,
+    batch: BatchScope | None = None,
+    batches: Batching = Batching(),
 ) -> ServiceProcess:
     """A process that publishes nothing: the app ``create_app(dead_workers=...)`` makes,
-    and a consumer in ``group`` unless ``handler`` is None."""
+    and a consumer in ``group`` unless ``handler`` is None (``batch``, ``batches``: as
+    for ``consumer_workers``)."""
     process = ServiceProcess()
     process.app = create_app(dead_workers=process.dead_workers)
     if handler is not None:
-        process.workers += consumer_workers(bootstrap_servers, group, topics, handler)
+        process.workers += consumer_workers(
+            bootstrap_servers, group, topics, handler, batch=batch, batches=batches
+        )
     return process
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from paysim.bootstrap.common import (
     ServiceProcess,
     admin_token,
+    batching,
     consumer_workers,
     periodic_worker,
     relay_worker,
@@ -55,7 +56,14 @@ def build_process(
         producer=producer,
         workers=[
             relay_worker(settings, "order", engine, producer),
-            *consumer_workers(bootstrap_servers, group, event_reactions.TOPICS, handler),
+            *consumer_workers(
+                bootstrap_servers,
+                group,
+                event_reactions.TOPICS,
+                handler,
+                batch=service.batch,
+                batches=batching(settings),
+            ),
             periodic_worker("order-deadline-sweeper", SWEEP_INTERVAL_S, service.sweep_deadlines),
             periodic_worker(
                 "order-cancel-retrier", SWEEP_INTERVAL_S, lambda: payment_cancels.retry_due(service)

@@ -26,6 +26,11 @@ class TransactionalService:
         """A new unit of work on the service's database."""
         return UnitOfWork(self._engine, clock=self._clock)
 
+    def batch(self) -> UnitOfWork:
+        """A batch unit of work, which the service's tracked handlers join while it is
+        open (the consumer loop's ``BatchScope``)."""
+        return UnitOfWork(self._engine, clock=self._clock, batch=True)
+
     def now(self) -> datetime:
         return self._clock()
 
