@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from paysim.domain.bounds import MAX_WAIT_MS
+from paysim.domain.status import OrderStatus
 from paysim.infra.service_launcher import ServiceUrls
 from tests.support import confirm, create_intent, wait_for_order
 
@@ -63,7 +64,7 @@ def test_a_wait_that_runs_out_answers_the_order_as_it_is(services: ServiceUrls) 
         (["PENDING"], "soon"),
         (["NOT_A_STATUS"], 100),
         (["pending"], 100),
-        (["PENDING"] * 12, 100),
+        (["PENDING"] * (len(OrderStatus) + 1), 100),
     ],
 )
 def test_a_wait_out_of_bounds_is_refused_with_a_422(
