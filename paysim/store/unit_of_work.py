@@ -80,6 +80,7 @@ class UnitOfWork:
         self._transaction: RootTransaction | None = None
         self._outbox: Outbox | None = None
         self._processed: ProcessedEvents | None = None
+        self._after_commit: list[Callable[[], object]] = []
 
     def __enter__(self) -> Self:
         if self._connection is not None:
@@ -116,14 +117,31 @@ class UnitOfWork:
             return
         _engines_open_here().discard(id(self._engine))
         _batches_open_here().pop(id(self._engine), None)
+        callbacks, self._after_commit = self._after_commit, []
         try:
             if exc_type is None:
                 transaction.commit()
             else:
                 transaction.rollback()
                 logger.debug("unit of work rolled back: %s", exc_type.__name__)
+                return
         finally:
             connection.close()
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                # The work is committed; a failed notice must not undo the caller's success.
+                logger.exception("after-commit callback failed")
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` once this transaction has committed (never if it rolls back).
+
+        For telling others that committed state changed (waiters, sleeping relays): they
+        read it back after the notice, so the notice must not come before the commit.
+        """
+        self._active(self._connection)
+        self._after_commit.append(callback)
 
     def open_batch(self) -> UnitOfWork | None:
         """The batch unit of work open on this one's database in this thread, if any."""

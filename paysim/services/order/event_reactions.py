@@ -269,8 +269,8 @@ def _create_order(
     """
     assert event.amount is not None
     now = service.now()
-    return repo.insert_order(
-        uow.connection,
+    return service.create(
+        uow,
         Order(
             order_id=event.order_id,
             user_id=event.user_id,

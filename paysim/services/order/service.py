@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -29,6 +30,7 @@ from paysim.domain.order_state import (
     order_event_on_enter,
 )
 from paysim.domain.status import OrderStatus, PaymentStatus
+from paysim.services.change_waiters import ChangeWaiters
 from paysim.services.faults import FaultPoints
 from paysim.services.order import payment_cancels
 from paysim.services.order import repository as repo
@@ -63,6 +65,8 @@ class OrderService(TransactionalService):
         self.payments = payments
         self.faults = faults
         self.deadlines = deadlines
+        self.changes = ChangeWaiters()
+        """Requests waiting for an order to change; told after each commit that does."""
 
     def get(self, order_id: int) -> Order:
         with self.uow() as uow:
@@ -103,7 +107,14 @@ class OrderService(TransactionalService):
         event_type = order_event_on_enter(after.status) if after.status != before.status else None
         if event_type is not None:
             uow.outbox.add(order_event(moved, event_type, previous=before.status))
+        uow.after_commit(partial(self.changes.notify, moved.order_id))
         return moved
+
+    def create(self, uow: UnitOfWork, order: Order, *, cause: str, event_id: str | None) -> Order:
+        """Save a new order (an event was the first news of it); it publishes nothing."""
+        created = repo.insert_order(uow.connection, order, cause=cause, event_id=event_id)
+        uow.after_commit(partial(self.changes.notify, created.order_id))
+        return created
 
     def request_refund(self, uow: UnitOfWork, order: Order, command: RefundPayment) -> None:
         """Ask the payment service for a refund: one event, written with the state change."""
