@@ -181,7 +181,8 @@ class OrderService(TransactionalService):
         )
         current = repo.get(uow.connection, order.order_id)
         self.move(uow, current, replace(current, compensated_at=now), cause="compensation")
-        metrics.COMPENSATIONS.labels(kind, reason).inc()
+        # After the commit: a batched consumer's rolled-back round runs this again.
+        uow.after_commit(metrics.COMPENSATIONS.labels(kind, reason).inc)
         log.info(
             "compensation %s (%s) orderId=%s paymentId=%s",
             kind,
