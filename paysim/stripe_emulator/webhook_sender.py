@@ -1,6 +1,6 @@
 """Delivers events to the webhook endpoint from background tasks, as Stripe does.
 
-First attempts go out concurrently on ``lanes`` sender lanes; the events of one payment
+First attempts go out concurrently on ``max_in_flight`` lanes; the events of one payment
 intent (their ``ordering_key``) always take the same lane, which sends one at a time, so
 one intent's events arrive in the order they happened (with ``reorder``, each batch
 gathered over ``reorder_window_s`` is handed to the lanes in reverse). At most
