@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     start_timeout_s: float = 60.0
     """How long a part may take to become ready before the start is declared failed."""
 
+    consumer_batch_max_records: int = Field(default=500, ge=1, le=10_000)
+    """Most records a consumer handles in one transaction: those already fetched, never
+    waited for; consumers whose handler calls out take one at a time regardless
+    (``paysim.bus.consumer``)."""
+
+    consumer_consume_timeout_s: float = Field(default=0.1, gt=0, le=10)
+    """How long a consumer waits for a record before it looks at its stop event again."""
+
     outbox_max_attempts: int = Field(default=5, ge=1, le=1000)
     """Failures charged to an outbox row before the relay parks it (see ``outbox_relay``)."""
 

@@ -102,7 +102,8 @@ class Shop:
         order_id: int | None = None,
         times: int | None = None,
     ) -> Any:
-        """A failure in the order service: ``handle`` (any event) or ``place-order``."""
+        """A failure in the order service: ``handle`` (any event), ``place-order`` or
+        ``cancel-payment``."""
         return self._call(
             "POST",
             f"{self.urls.order_api}/_faults",

@@ -34,6 +34,11 @@ EVENT_RETRIES = Counter(
     "Retries of a failed handler, by group and event type.",
     ["group", "event_type"],
 )
+BATCH_FALLBACKS = Counter(
+    "payment_consumer_batch_fallbacks_total",
+    "Rounds whose one-transaction batch failed and were handled one record at a time.",
+    ["group"],
+)
 DEAD_LETTERS = Counter(
     "payment_event_dead_letters_total",
     "Records sent to a dead-letter topic, by group and source topic.",
@@ -77,6 +82,10 @@ COMPENSATIONS = Counter(
     "payment_saga_compensations_total",
     "Compensations the saga issued, by kind (REFUND, CANCEL_PAYMENT) and reason.",
     ["kind", "reason"],
+)
+SAGA_REFUNDS_FAILED = Counter(
+    "payment_saga_refunds_failed_total",
+    "Saga refunds Stripe refused for good: orders left to an operator (REFUND_FAILED).",
 )
 WORKER_ERRORS = Counter(
     "paysim_worker_errors_total",

@@ -14,18 +14,21 @@ from typing import Any
 
 import httpx
 import pytest
+import stripe
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from paysim.bootstrap.common import ServiceProcess
+from paysim.bus.producer import EventProducer
 from paysim.bus.reader import Record, wait_for_records
 from paysim.config import Settings
-from paysim.domain.events import AnyEvent
+from paysim.domain.events import AnyEvent, PaymentEvent, PaymentEventType
 from paysim.infra import processes
 from paysim.infra.service_launcher import ServiceUrls
 from paysim.observe.lag import consumer_lag
 from paysim.store.database import sqlite_url
+from paysim.stripe_emulator.client import EmulatorAdmin
 
 TIMEOUT = httpx.Timeout(20.0)
 
@@ -106,10 +109,49 @@ def placed(services: ServiceUrls, amount: str = "25.99") -> Any:
     return payment
 
 
+def refund_request(
+    order_id: int, payment_id: int, amount_minor: int, request_id: str, reason: str
+) -> PaymentEvent:
+    """A refund asked for on Kafka, as the order service asks for one."""
+    return PaymentEvent(
+        event_type=PaymentEventType.PAYMENT_REFUND_INITIATED,
+        source="order-service",
+        order_id=order_id,
+        payment_id=payment_id,
+        currency="usd",
+        refund_amount_minor=amount_minor,
+        refund_reason=reason,
+        refund_request_id=request_id,
+    )
+
+
+def publish(bootstrap_servers: str, *events: AnyEvent) -> None:
+    """Publish the events in order (each to its own topic and its catch-all), flushed."""
+    producer = EventProducer(bootstrap_servers, client_id="paysim-tests")
+    try:
+        for event in events:
+            producer.publish_event(event)
+        assert producer.flush(10) == 0
+    finally:
+        producer.close()
+
+
+def stripe_outsider(emulator: EmulatorAdmin) -> stripe.StripeClient:
+    """Stripe itself, as someone other than paysim (the test) reaches it."""
+    return stripe.StripeClient(
+        "sk_test_paysim", base_addresses={"api": emulator.base_url}, max_network_retries=0
+    )
+
+
+def compensations_of(order_api: str, order_id: int) -> list[dict[str, Any]]:
+    """The order's compensations as ``/api/compensations`` shows them, newest first."""
+    compensations = httpx.get(f"{order_api}/api/compensations", timeout=TIMEOUT).json()
+    return [c for c in compensations if c["orderId"] == order_id]
+
+
 def compensation_reasons(order_api: str, order_id: int) -> list[str]:
     """Why the saga compensated the order, once per compensation it issued."""
-    compensations = httpx.get(f"{order_api}/api/compensations", timeout=TIMEOUT).json()
-    return [c["reason"] for c in compensations if c["orderId"] == order_id]
+    return [c["reason"] for c in compensations_of(order_api, order_id)]
 
 
 def events_of_order(

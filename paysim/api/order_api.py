@@ -6,17 +6,30 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
 from pydantic import BaseModel, Field, SecretStr
+from starlette.concurrency import run_in_threadpool
 
 from paysim.api.faults_api import fault_router
+from paysim.api.long_poll import DEFAULT_WAIT_MS, WaitTimeoutMs, read_until
 from paysim.api.operational_routes import DeadWorkers, no_dead_workers, service_app
 from paysim.api.params import ListLimit, PathId
 from paysim.domain.bounds import MAX_REASON_LENGTH
 from paysim.domain.order_state import RestaurantMove
+from paysim.domain.status import OrderStatus
 from paysim.errors import PaysimError
 from paysim.services.order.repository import Order, OrderNotFoundError
 from paysim.services.order.service import OrderService
 
 STATUSES: dict[type[PaysimError], int] = {OrderNotFoundError: 404}
+
+WaitFor = Annotated[
+    list[OrderStatus] | None,
+    Query(
+        alias="waitFor",
+        max_length=len(OrderStatus),
+        description="Statuses to wait for (repeat the parameter for several): the answer "
+        "comes once the order exists and is in one of them, or after timeoutMs",
+    ),
+]
 
 
 class ReasonBody(BaseModel):
@@ -61,10 +74,33 @@ def create_app(
         orders = service.list_orders(status.upper() if status else None, limit)
         return [order_view(order) for order in orders]
 
-    @app.get("/api/orders/{order_id}")
-    def get_order(order_id: PathId) -> dict[str, Any]:
-        order, history = service.with_history(order_id)
+    def read(order_id: int) -> dict[str, Any] | None:
+        try:
+            order, history = service.with_history(order_id)
+        except OrderNotFoundError:
+            return None
         return {**order_view(order), "history": history}
+
+    @app.get("/api/orders/{order_id}")
+    async def get_order(
+        order_id: PathId, wait_for: WaitFor = None, timeout_ms: WaitTimeoutMs = DEFAULT_WAIT_MS
+    ) -> dict[str, Any]:
+        """The order and its history; with ``waitFor``, a long-poll: answered as soon as
+        the order is in one of those statuses, else as it is after ``timeoutMs``."""
+        if wait_for:
+            wanted = frozenset(wait_for)
+            found = await read_until(
+                service.changes,
+                order_id,
+                lambda: read(order_id),
+                lambda view: view is not None and view["status"] in wanted,
+                timeout_ms,
+            )
+        else:
+            found = await run_in_threadpool(read, order_id)
+        if found is None:
+            raise OrderNotFoundError(f"order {order_id} does not exist")
+        return found
 
     @app.post("/api/orders/{order_id}/cancel")
     def cancel(order_id: PathId, body: ReasonBody) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from functools import partial
 
 from paysim.bootstrap.common import (
     ServiceProcess,
+    batching,
     consumer_only_process,
     retention_worker,
     service_engine,
@@ -37,6 +38,14 @@ def build_process(
     service = AnalyticsService(engine, group=group, clock=clock)
     handler = payment_consumer.analytics_handler(service) if with_consumer else None
     app = partial(create_app, service)
-    process = consumer_only_process(app, bootstrap_servers, group, payment_consumer.TOPICS, handler)
+    process = consumer_only_process(
+        app,
+        bootstrap_servers,
+        group,
+        payment_consumer.TOPICS,
+        handler,
+        batch=service.batch,
+        batches=batching(settings),
+    )
     process.workers.append(retention_worker(settings, SERVICE, engine))
     return process

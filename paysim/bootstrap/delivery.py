@@ -9,6 +9,7 @@ from datetime import datetime
 from paysim.bootstrap.common import (
     ServiceProcess,
     Worker,
+    batching,
     consumer_workers,
     relay_worker,
     retention_worker,
@@ -49,7 +50,12 @@ def build_process(
     if with_consumer:
         handler = order_consumer.order_handler(service)
         process.workers += consumer_workers(
-            bootstrap_servers, group, order_consumer.TOPICS, handler
+            bootstrap_servers,
+            group,
+            order_consumer.TOPICS,
+            handler,
+            batch=service.batch,
+            batches=batching(settings),
         )
     poll_s = courier_timers.poll_interval_s(settings.delivery_step_s)
 

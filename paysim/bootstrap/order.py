@@ -1,4 +1,5 @@
-"""The order service process: API, event consumer, outbox relay, deadline sweep."""
+"""The order service process: API, event consumer, outbox relay, deadline sweep, and
+the retrier of payment cancels not yet answered."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import timedelta
 from paysim.bootstrap.common import (
     ServiceProcess,
     admin_token,
+    batching,
     consumer_workers,
     periodic_worker,
     relay_worker,
@@ -17,7 +19,7 @@ from paysim.bus.producer import EventProducer
 from paysim.config import Settings
 from paysim.domain.saga import Deadlines
 from paysim.services.faults import FaultPoints
-from paysim.services.order import event_reactions
+from paysim.services.order import event_reactions, payment_cancels
 from paysim.services.order.payment_client import PaymentClient
 from paysim.services.order.service import OrderService
 from paysim.services.order.tables import metadata
@@ -54,8 +56,18 @@ def build_process(
         producer=producer,
         workers=[
             relay_worker(settings, "order", engine, producer),
-            *consumer_workers(bootstrap_servers, group, event_reactions.TOPICS, handler),
+            *consumer_workers(
+                bootstrap_servers,
+                group,
+                event_reactions.TOPICS,
+                handler,
+                batch=service.batch,
+                batches=batching(settings),
+            ),
             periodic_worker("order-deadline-sweeper", SWEEP_INTERVAL_S, service.sweep_deadlines),
+            periodic_worker(
+                "order-cancel-retrier", SWEEP_INTERVAL_S, lambda: payment_cancels.retry_due(service)
+            ),
             retention_worker(settings, "order", engine),
         ],
     )

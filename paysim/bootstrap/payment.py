@@ -64,7 +64,8 @@ def build_process(
             refund_consumer.GROUP,
             refund_consumer.TOPICS,
             handler,
-            # A refund: its row, the Stripe call with every retry, its outcome.
+            # A refund: its row, the Stripe call with every retry, its outcome. It calls
+            # Stripe between its own transactions, so it is not batched: one at a time.
             attempt_limit_s=2 * ONE_TRANSACTION_S + gateway.longest_call_s,
         )
     reconciler = PaymentReconciler(

@@ -3,6 +3,11 @@
 Shutdown order matters: uvicorn stops taking requests (SIGTERM or Ctrl-C), then the
 workers are told to stop (consumers commit and leave their group, the relay finishes
 its round), then the producer is flushed.
+
+uvicorn's default ``loop="auto"``, ``http="auto"`` serve with uvloop and httptools,
+both paysim dependencies: on loopback they cost the order service less CPU per request
+than asyncio and h11. JSON is left to FastAPI: with a return type it renders through
+pydantic's own serializer, which measured faster than ``ORJSONResponse`` (deprecated).
 """
 
 from __future__ import annotations

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 from confluent_kafka.cimpl import NewTopic
 
 from paysim.errors import InfraError
 from paysim.topics import CATALOG, Topic
 
 log = logging.getLogger(__name__)
+
+Partition = tuple[str, int]
+"""A partition as (topic, partition number)."""
 
 ADMIN_TIMEOUT_S = 30.0
 
@@ -60,20 +64,41 @@ def partition_counts(bootstrap_servers: str) -> dict[str, int]:
     }
 
 
+def watermarks(
+    admin: AdminClient, partitions: Iterable[Partition], timeout_s: float = ADMIN_TIMEOUT_S
+) -> dict[Partition, tuple[int, int]]:
+    """The low and high watermark of each partition.
+
+    Two list-offsets requests per broker (starts, ends) for all the partitions together,
+    where asking a consumer partition by partition costs two requests for each.
+    """
+    wanted = [TopicPartition(topic, partition) for topic, partition in set(partitions)]
+    if not wanted:
+        return {}
+
+    def offsets(spec: Any) -> dict[Partition, int]:
+        futures = admin.list_offsets(dict.fromkeys(wanted, spec), request_timeout=timeout_s)
+        return {
+            (tp.topic, tp.partition): future.result(timeout=timeout_s).offset
+            for tp, future in futures.items()
+        }
+
+    # confluent-kafka (2.16) leaves OffsetSpec untyped.
+    low = offsets(OffsetSpec.earliest())  # type: ignore[no-untyped-call]
+    high = offsets(OffsetSpec.latest())  # type: ignore[no-untyped-call]
+    return {partition: (low[partition], high[partition]) for partition in low}
+
+
 def record_counts(bootstrap_servers: str, topics: Iterable[str]) -> dict[str, int]:
     """Records stored on each topic now (high minus low watermark, summed over partitions)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": "paysim-counter"})
-    try:
-        metadata = consumer.list_topics(timeout=ADMIN_TIMEOUT_S)
-        counts = {}
-        for topic in topics:
-            total = 0
-            for partition in metadata.topics[topic].partitions:
-                low, high = consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=ADMIN_TIMEOUT_S
-                )
-                total += high - low
-            counts[topic] = total
-        return counts
-    finally:
-        consumer.close()
+    admin = admin_client(bootstrap_servers)
+    wanted = list(topics)
+    metadata = admin.list_topics(timeout=ADMIN_TIMEOUT_S)
+    marks = watermarks(
+        admin,
+        ((topic, partition) for topic in wanted for partition in metadata.topics[topic].partitions),
+    )
+    counts = dict.fromkeys(wanted, 0)
+    for (topic, _), (low, high) in marks.items():
+        counts[topic] += high - low
+    return counts

@@ -47,3 +47,7 @@ MAX_BODY_BYTES = 64 * 1024
 """The largest HTTP request body a service accepts (64 KiB); above it the answer is 413
 before the body is read. Every JSON request paysim defines, and a Stripe webhook, fit
 many times over."""
+
+MAX_WAIT_MS = 30_000
+"""Milliseconds a long-poll (``GET /api/orders/{id}?waitFor=...``) may ask to wait: below
+every client timeout paysim sets, so an answer, not a dropped connection, ends a wait."""

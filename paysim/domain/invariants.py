@@ -13,10 +13,16 @@ lag between services shows up as disagreement)::
     DELIVERED                           COMPLETED, PARTIALLY_REFUNDED, REFUNDED
     CANCELLING                          COMPLETED, REFUND_PENDING, PARTIALLY_REFUNDED
     REFUNDED                            REFUNDED
-    CANCELLED                           CANCELLED, FAILED
+    REFUND_FAILED                       COMPLETED, REFUND_PENDING, PARTIALLY_REFUNDED
+    CANCELLED                           CANCELLED, FAILED, REFUNDED
 
 A delivered order may be refunded afterwards (a complaint), so DELIVERED accepts refunds;
 an order that is CANCELLED was never paid, so its payment is cancelled or failed.
+
+REFUND_FAILED agrees with its payment (the payment still holds the money, which is the
+truth) and is at rest (nothing in paysim will move it), but it is never a pass: the
+saga's refund was refused for good and an operator must act. ``no_refund_left_to_an_operator``
+names each such order, and ``captured_payments_settled`` names the money it keeps.
 """
 
 from __future__ import annotations
@@ -44,6 +50,9 @@ STATUS_AGREEMENT: Mapping[OrderStatus, frozenset[PaymentStatus]] = {
         {PaymentStatus.COMPLETED, PaymentStatus.REFUND_PENDING, PaymentStatus.PARTIALLY_REFUNDED}
     ),
     OrderStatus.REFUNDED: frozenset({PaymentStatus.REFUNDED}),
+    OrderStatus.REFUND_FAILED: frozenset(
+        {PaymentStatus.COMPLETED, PaymentStatus.REFUND_PENDING, PaymentStatus.PARTIALLY_REFUNDED}
+    ),
     # REFUNDED too: a cancel of an unpaid order can race the payment's completion; the
     # saga then refunds the capture and the order stays CANCELLED, money returned.
     OrderStatus.CANCELLED: frozenset(
@@ -52,7 +61,14 @@ STATUS_AGREEMENT: Mapping[OrderStatus, frozenset[PaymentStatus]] = {
 }
 
 ORDER_AT_REST = frozenset(
-    {OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.PAYMENT_FAILED}
+    {
+        OrderStatus.DELIVERED,
+        OrderStatus.CANCELLED,
+        OrderStatus.REFUNDED,
+        OrderStatus.PAYMENT_FAILED,
+        # At rest, not settled: reported by ``no_refund_left_to_an_operator``.
+        OrderStatus.REFUND_FAILED,
+    }
 )
 PAYMENT_AT_REST = frozenset(
     {
@@ -234,6 +250,21 @@ def statuses_agree(orders: Sequence[OrderRecord]) -> Verdict:
     return Verdict("every order agrees with its payment", tuple(found))
 
 
+def no_refund_left_to_an_operator(orders: Sequence[OrderRecord]) -> Verdict:
+    """No order whose refund Stripe refused for good (REFUND_FAILED): its money is still
+    captured, and only an operator can give it back."""
+    found = [
+        Violation(
+            f"order {o.order_id}",
+            f"refund failed for good; payment {o.payment_id} is {o.payment_status} and keeps "
+            "the money: an operator must refund it",
+        )
+        for o in orders
+        if o.status is OrderStatus.REFUND_FAILED
+    ]
+    return Verdict("no refund left to an operator", tuple(found))
+
+
 def nothing_in_flight(
     in_flight: Sequence[InFlight],
     orders: Sequence[OrderRecord] = (),
@@ -266,6 +297,7 @@ def check_run(
         no_double_charge(payments),
         captured_payments_settled(payments, orders, drained=drained),
         refunds_within_captures(payments),
+        no_refund_left_to_an_operator(orders),
     ]
     if drained:
         verdicts += [statuses_agree(orders), nothing_in_flight(in_flight, orders, payments)]

@@ -6,7 +6,8 @@ Moves (the rules for commands and events are those of ``payment_state``)::
     PAYMENT_FAILED  -> PAYMENT_PENDING (new attempt, command only) | PENDING | CANCELLED
     PENDING -> CONFIRMED -> PREPARING -> READY_FOR_PICKUP -> OUT_FOR_DELIVERY -> DELIVERED
     PENDING ... OUT_FOR_DELIVERY -> CANCELLING (customer cancel or restaurant rejection)
-    CANCELLING -> REFUNDED
+    CANCELLING -> REFUNDED | REFUND_FAILED
+    REFUND_FAILED -> REFUNDED
 
 PAYMENT_FAILED -> PENDING is a plain move: the completion of a retry may be the first
 the order hears of it. An order that was paid is never CANCELLED, it is REFUNDED: the
@@ -14,6 +15,13 @@ money has to go back first, and CANCELLING is where the order waits for it. A fu
 refund made outside the order flow (through the payment API) of a paid, undelivered
 order takes it through CANCELLING too (``refund_path``), so that the restaurant and the
 courier stop, as they do for any other cancellation.
+
+REFUND_FAILED is where the saga stops when Stripe refuses its refund for good
+(PAYMENT_REFUND_FAILED for the saga's own refund request): the money is still captured,
+the payment's refund is FAILED, and asking again would only be refused again, so no
+deadline re-asks it. It is an operator's queue, not a resting place: the order is listed
+by status, its failure is on its compensations, and the run invariants name it. When the
+operator refunds the payment in full (through the payment API) the order ends REFUNDED.
 
 Events published on entering a status: the plan's milestones, with ORDER_CANCELLED on
 entering CANCELLED (unpaid) and CANCELLING (paid). Paid orders announce their
@@ -63,7 +71,8 @@ ORDER_MOVES: Mapping[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PREPARING: frozenset({OrderStatus.READY_FOR_PICKUP, OrderStatus.CANCELLING}),
     OrderStatus.READY_FOR_PICKUP: frozenset({OrderStatus.OUT_FOR_DELIVERY, OrderStatus.CANCELLING}),
     OrderStatus.OUT_FOR_DELIVERY: frozenset({OrderStatus.DELIVERED, OrderStatus.CANCELLING}),
-    OrderStatus.CANCELLING: frozenset({OrderStatus.REFUNDED}),
+    OrderStatus.CANCELLING: frozenset({OrderStatus.REFUNDED, OrderStatus.REFUND_FAILED}),
+    OrderStatus.REFUND_FAILED: frozenset({OrderStatus.REFUNDED}),
     OrderStatus.DELIVERED: frozenset(),
     OrderStatus.CANCELLED: frozenset(),
     OrderStatus.REFUNDED: frozenset(),
@@ -83,7 +92,8 @@ ORDER_RANK: Mapping[OrderStatus, int] = {
     OrderStatus.CANCELLING: 7,
     OrderStatus.DELIVERED: 8,
     OrderStatus.CANCELLED: 8,
-    OrderStatus.REFUNDED: 9,
+    OrderStatus.REFUND_FAILED: 9,
+    OrderStatus.REFUNDED: 10,
 }
 
 ORDER_MACHINE: StateMachine[OrderStatus] = StateMachine(

@@ -17,6 +17,11 @@ The rules:
   the order is rejected on the restaurant's behalf and refunded, as real platforms
   auto-reject; CANCELLING too long -> ask for the refund again.
 
+A payment cancel the saga asks for is written down with the move that calls for it and
+asked again, with ``cancel_retry_delay`` between tries, until the payment service
+answers: an intent left uncancelled could still be confirmed and capture money for an
+order that no longer wants it.
+
 Time is passed in. ``entered_at`` is when the order entered its status, or when the
 last compensation for it was issued, so that retries are spaced by the deadline.
 """
@@ -38,7 +43,14 @@ from paysim.domain.order_state import PAID_UNDELIVERED, UNPAID
 from paysim.domain.refunds import refundable
 from paysim.domain.status import OrderStatus
 
-_CANCELLED_ORDER = frozenset({OrderStatus.CANCELLED, OrderStatus.CANCELLING, OrderStatus.REFUNDED})
+_CANCELLED_ORDER = frozenset(
+    {
+        OrderStatus.CANCELLED,
+        OrderStatus.CANCELLING,
+        OrderStatus.REFUNDED,
+        OrderStatus.REFUND_FAILED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +106,22 @@ class Deadlines:
 
 
 DEFAULT_DEADLINES = Deadlines()
+
+CANCEL_RETRY_FIRST = timedelta(seconds=1)
+CANCEL_RETRY_MAX = timedelta(seconds=30)
+
+
+def cancel_retry_delay(tries: int) -> timedelta:
+    """The wait before the next payment cancel, after ``tries`` that got no answer.
+
+    Doubling from ``CANCEL_RETRY_FIRST`` up to ``CANCEL_RETRY_MAX``, and never giving up:
+    the wait is bounded so that a cancel lands soon after the payment service is back.
+    """
+    if tries < 0:
+        raise ValueError("tries cannot be negative")
+    # Capped before doubling further, so a long outage cannot overflow the exponent.
+    doubled: timedelta = CANCEL_RETRY_FIRST * 2 ** min(tries, 16)
+    return min(doubled, CANCEL_RETRY_MAX)
 
 
 def refund_rest(payment: PaymentRef, reason: CompensationReason) -> RefundPayment | None:

@@ -42,6 +42,9 @@ class OrderStatus(StrEnum):
     CANCELLING = "CANCELLING"
     CANCELLED = "CANCELLED"
     REFUNDED = "REFUNDED"
+    REFUND_FAILED = "REFUND_FAILED"
+    """The saga's refund was refused by Stripe for good: the money is still captured and
+    an operator must act (see ``order_state``)."""
 
 
 class DeliveryStatus(StrEnum):

@@ -125,8 +125,24 @@ def _server_properties(data_dir: Path, port: int, controller_port: int) -> str:
         "share.coordinator.state.topic.min.isr": "1",
         # A single-node testbench: no reason to wait for more members before a rebalance.
         "group.initial.rebalance.delay.ms": "0",
+        # The log cleaner's dedupe map lives on the heap (128 MiB by default): the only
+        # compacted topics here are the broker's own small ones, and 8 MiB maps ~200k keys.
+        "log.cleaner.dedupe.buffer.size": str(8 * 2**20),
     }
     return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+
+KAFKA_JVM_FLAGS = (
+    # Start small and give memory back at idle: G1 runs a collection after 5 s without one
+    # and uncommits what is free beyond 30% of the heap. An idle broker holds ~200 MiB
+    # resident instead of ~360 MiB (with the cleaner's smaller dedupe map).
+    "-Xms16m",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:G1PeriodicGCInterval=5000",
+    "-XX:MinHeapFreeRatio=10",
+    "-XX:MaxHeapFreeRatio=30",
+)
 
 
 def start_kafka(settings: Settings, run_dir: Path) -> tuple[processes.ProcessHandle, int]:
@@ -168,9 +184,7 @@ def start_kafka(settings: Settings, run_dir: Path) -> tuple[processes.ProcessHan
         [
             java,
             f"-Xmx{settings.kafka_heap}",
-            "-Xms128m",
-            "-XX:+UseG1GC",
-            "-XX:MaxGCPauseMillis=20",
+            *KAFKA_JVM_FLAGS,
             "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={home / 'log4j2.properties'}",
             "-cp",

@@ -20,12 +20,16 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions
 from confluent_kafka.admin import AdminClient
 
 from paysim import metrics
+from paysim.bus.admin import watermarks
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -57,72 +61,75 @@ class PartitionLag:
 
 
 class LagProbe:
-    """Holds one admin client and one group-less consumer for repeated measurements.
+    """Holds one admin client for repeated measurements.
 
-    Lazy: nothing connects before the first ``measure``. The consumer never subscribes
-    or commits, so its ``group.id`` creates no group on the broker.
+    Lazy: nothing connects before the first ``measure``. A measurement costs a fixed
+    handful of requests however many partitions it covers: one metadata request, one
+    offset fetch per group, and one list-offsets request per broker for the low and one
+    for the high watermarks of every partition together.
     """
 
     def __init__(self, bootstrap_servers: str, *, timeout_s: float = LAG_TIMEOUT_S) -> None:
         self._bootstrap_servers = bootstrap_servers
         self._timeout_s = timeout_s
         self._admin: AdminClient | None = None
-        self._consumer: Consumer | None = None
 
     def measure(self, groups: Iterable[str], topics: Iterable[str] = ()) -> list[PartitionLag]:
         """The lag of every group on every partition it has (or should have) read."""
         named = set(topics)
-        lags: list[PartitionLag] = []
-        for group in groups:
-            committed = self._committed(group)
-            wanted = named | {t for t, _ in committed}
-            for topic in sorted(wanted):
-                for partition in self._partitions(topic):
-                    low, high = self._client().get_watermark_offsets(
-                        TopicPartition(topic, partition), timeout=self._timeout_s, cached=False
-                    )
-                    lags.append(
-                        PartitionLag.of(
-                            group,
-                            topic,
-                            partition,
-                            committed=committed.get((topic, partition)),
-                            low=low,
-                            high=high,
-                        )
-                    )
-        return lags
+        partitions = self._partitions()
+        committed = {group: self._committed(group, partitions) for group in groups}
+        wanted = {
+            (topic, partition)
+            for group_commits in committed.values()
+            for topic in named | {t for t, _ in group_commits}
+            for partition in partitions.get(topic, ())
+        }
+        marks = watermarks(self._client(), wanted, self._timeout_s)
+        return [
+            PartitionLag.of(
+                group,
+                topic,
+                partition,
+                committed=commits.get((topic, partition)),
+                low=marks[topic, partition][0],
+                high=marks[topic, partition][1],
+            )
+            for group, commits in committed.items()
+            for topic in sorted(named | {t for t, _ in commits})
+            for partition in partitions.get(topic, ())
+        ]
 
     def close(self) -> None:
-        if self._consumer is not None:
-            self._consumer.close()
-            self._consumer = None
         self._admin = None
 
-    def _admin_client(self) -> AdminClient:
+    def _client(self) -> AdminClient:
         if self._admin is None:
-            self._admin = AdminClient({"bootstrap.servers": self._bootstrap_servers})
+            config: dict[str, Any] = {
+                "bootstrap.servers": self._bootstrap_servers,
+                "client.id": "paysim-lag-probe",
+                "logger": logging.getLogger("paysim.librdkafka"),
+            }
+            self._admin = AdminClient(config)
         return self._admin
 
-    def _client(self) -> Consumer:
-        if self._consumer is None:
-            self._consumer = Consumer(
-                {
-                    "bootstrap.servers": self._bootstrap_servers,
-                    "group.id": "paysim-lag-probe",
-                    "enable.auto.commit": False,
-                    "logger": logging.getLogger("paysim.librdkafka"),
-                }
-            )
-        return self._consumer
+    def _partitions(self) -> dict[str, list[int]]:
+        """Every topic's partitions, from one metadata request. A topic deleted since a
+        group committed on it is absent: nothing left to lag behind."""
+        topics = self._client().list_topics(timeout=self._timeout_s).topics
+        return {
+            name: sorted(meta.partitions) for name, meta in topics.items() if meta.error is None
+        }
 
-    def _committed(self, group: str) -> dict[tuple[str, int], int]:
+    def _committed(
+        self, group: str, partitions: dict[str, list[int]]
+    ) -> dict[tuple[str, int], int]:
         # Before any group has committed, the broker has no __consumer_offsets topic, and
         # librdkafka (2.x, against Kafka 4) crashes the process on an OffsetFetch answered
         # during its creation. No such topic means no commits: ask nothing.
-        if OFFSETS_TOPIC not in self._client().list_topics(timeout=self._timeout_s).topics:
+        if OFFSETS_TOPIC not in partitions:
             return {}
-        futures = self._admin_client().list_consumer_group_offsets(
+        futures = self._client().list_consumer_group_offsets(
             [ConsumerGroupTopicPartitions(group)], request_timeout=self._timeout_s
         )
         result = futures[group].result(timeout=self._timeout_s)
@@ -132,13 +139,6 @@ class LagProbe:
             for tp in result.topic_partitions or []
             if tp.offset >= 0
         }
-
-    def _partitions(self, topic: str) -> list[int]:
-        meta = self._client().list_topics(topic, timeout=self._timeout_s).topics.get(topic)
-        if meta is None or meta.error is not None:
-            # Deleted since the group committed on it: nothing left to lag behind.
-            return []
-        return sorted(meta.partitions)
 
 
 def consumer_lag(
@@ -224,6 +224,10 @@ def lag_frame(
     timeout_s: float = LAG_TIMEOUT_S,
 ) -> pd.DataFrame:
     """The groups' lag as a DataFrame, one row a (group, topic, partition)."""
+    # Here, not at the top: service processes run this module's exporter, and pandas
+    # (with numpy) would cost each of them tens of MiB for a frame only notebooks draw.
+    import pandas as pd
+
     lags = consumer_lag(bootstrap_servers, groups, topics=topics, timeout_s=timeout_s)
     frame = pd.DataFrame([asdict(lag) for lag in lags], columns=COLUMNS)
     # Nullable integers: "no commit yet" stays a missing value, not a float NaN.

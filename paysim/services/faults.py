@@ -1,7 +1,8 @@
 """Failures injected into a service on command, so retries and dead letters can be seen.
 
 A rule names a fault point (``handle``: before a consumed event is handled,
-``place-order``: when a paid order is placed), optionally an order, and how often it
+``place-order``: when a paid order is placed, ``cancel-payment``: before the order
+service asks the payment service to cancel), optionally an order, and how often it
 fires. Rules live in the process; a service exposes them at ``/_faults``
 (``paysim.api.faults_api``), in test mode only, to the holder of the admin token.
 """
@@ -29,7 +30,7 @@ class InjectedPermanentError(PermanentError):
 
 
 class FaultSpec(BaseModel):
-    point: str = Field(examples=["handle", "place-order"])
+    point: str = Field(examples=["handle", "place-order", "cancel-payment"])
     mode: FaultMode = "transient"
     order_id: int | None = Field(default=None, alias="orderId")
     times: int | None = Field(default=None, ge=1, description="None: until cleared")

@@ -1,6 +1,7 @@
 """Carrying out a checkout plan against the real services, as a customer and a restaurant.
 
-Every call goes through the public HTTP APIs with a timeout; waits poll with a deadline.
+Every call goes through the public HTTP APIs with a timeout; waits are long-polls of the
+order (``waitFor``), repeated until a deadline.
 
 Sound at high concurrency: each worker thread has its own HTTP client (one client's
 connection pool shared by 48 threads failed with "Bad file descriptor" and stranded a
@@ -31,8 +32,12 @@ TIMEOUT = httpx.Timeout(15.0)
 ATTEMPTS = 4
 """Tries of one call whose answer is lost (a transport error) before the checkout fails."""
 RETRY_BACKOFF_S = 0.25
+LONG_POLL_S = 10.0
+"""How long one order request waits server-side for the status (``waitFor``): below
+``TIMEOUT``, so the server's answer, not the client's timeout, ends a wait."""
 POLL_S = (0.05, 0.5)
-"""An order's status is polled from every 50 ms, slowing down to every 500 ms."""
+"""Pauses between order requests answered early without the status (a server without
+the long-poll, or a 503): from 50 ms, slowing down to 500 ms."""
 
 # Where an order stands once a move was applied (the courier may have gone on since).
 MOVED_TO: dict[str, frozenset[str]] = {
@@ -203,8 +208,8 @@ class CheckoutDriver:
             raise CheckoutError(f"POST {url} answered {response.status_code}: {response.text}")
         return response.json()
 
-    def _get(self, url: str) -> httpx.Response:
-        response, _lost = self._send(lambda: self._http.get(url), repeatable=True)
+    def _get(self, url: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        response, _lost = self._send(lambda: self._http.get(url, params=params), repeatable=True)
         return response
 
     @staticmethod
@@ -220,15 +225,23 @@ class CheckoutDriver:
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _wait_order(self, order_id: int, statuses: set[str]) -> None:
+        """Until the order is in one of ``statuses``: the server answers as soon as it is
+        (or at the end of the long-poll, when the wait is asked again)."""
         deadline = time.monotonic() + self._wait_s
         seen = None
         pause = POLL_S[0]
-        while time.monotonic() < deadline:
-            response = self._get(f"{self._order_api}/api/orders/{order_id}")
+        while (remaining := deadline - time.monotonic()) > 0:
+            wait_s = min(remaining, LONG_POLL_S)
+            asked = time.monotonic()
+            response = self._get(
+                f"{self._order_api}/api/orders/{order_id}",
+                {"waitFor": sorted(statuses), "timeoutMs": int(wait_s * 1000)},
+            )
             if response.status_code == 200:
                 seen = response.json()["status"]
                 if seen in statuses:
                     return
-            time.sleep(pause)
-            pause = min(pause * 1.5, POLL_S[1])
+            if time.monotonic() - asked < wait_s:
+                time.sleep(pause)  # answered early without the status: do not spin
+                pause = min(pause * 1.5, POLL_S[1])
         raise CheckoutError(f"order {order_id} stayed {seen}, expected {sorted(statuses)}")

@@ -22,11 +22,11 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import exists, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from paysim.domain.clock import utc_now
+from paysim.store.insert_if_absent import InsertIfAbsent
 from paysim.store.retention import Expiring
 from paysim.store.schema import processed_events
 
@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 EXPIRING = Expiring(processed_events.c.processed_at)
 """Tracking rows, dated by when their event was handled (see the module's docstring)."""
+
+
+_RECORD = InsertIfAbsent(processed_events)
 
 
 class ProcessedEvents:
@@ -48,29 +51,25 @@ class ProcessedEvents:
 
         The primary key decides, not a prior ``SELECT``: two consumers racing on the same
         event both pass a "not seen yet" check, but only one insert can succeed (the other
-        waits on the row's key lock, or on SQLite's write lock, and then fails).
+        waits on the row's key lock, or on SQLite's write lock, and then inserts nothing).
 
-        The insert runs in a SAVEPOINT because a failed statement aborts the whole
-        transaction on PostgreSQL: rolling back to the savepoint undoes just the failed
-        insert, and the caller's transaction stays usable for whatever else it does.
+        Inserted if absent (``InsertIfAbsent``): a duplicate fails nothing, so the
+        caller's transaction goes on.
         """
         row = {
             "consumer_group": consumer_group,
             "event_id": str(event_id),
             "processed_at": self._clock(),
         }
-        try:
-            with self._connection.begin_nested():
-                self._connection.execute(insert(processed_events).values(row))
-        except IntegrityError:
-            logger.info(
-                "duplicate event skipped group=%s eventId=%s",
-                consumer_group,
-                event_id,
-                extra={"eventId": str(event_id), "consumerGroup": consumer_group},
-            )
-            return False
-        return True
+        if _RECORD(self._connection, row):
+            return True
+        logger.info(
+            "duplicate event skipped group=%s eventId=%s",
+            consumer_group,
+            event_id,
+            extra={"eventId": str(event_id), "consumerGroup": consumer_group},
+        )
+        return False
 
     def seen(self, consumer_group: str, event_id: UUID | str) -> bool:
         """Whether the group has handled the event (as of this transaction)."""

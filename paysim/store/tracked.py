@@ -6,6 +6,11 @@ same transaction. The tracking row and the handler's state change are committed 
 or not at all: a redelivered event finds its row and is skipped; a handler that raises
 rolls its row back with everything else, so the event is handled again when it comes
 back.
+
+Inside a batch (the consumer loop handling a round of records in one batch unit of work,
+``UnitOfWork.open_batch``), the handler joins that unit of work instead of opening its
+own: tracking rows and state changes of the whole round are committed together, and a
+handler that raises rolls back the round, which the loop then handles record by record.
 """
 
 from __future__ import annotations
@@ -30,10 +35,17 @@ def tracked(
     therefore answer something other than None.
     """
 
+    def once_in(uow: UnitOfWork, event: E) -> R | None:
+        if not uow.processed.record(group, event.event_id):
+            return None
+        return handler(uow, event)
+
     def handle_once(event: E) -> R | None:
-        with units() as uow:
-            if not uow.processed.record(group, event.event_id):
-                return None
-            return handler(uow, event)
+        unit = units()
+        batch = unit.open_batch()
+        if batch is not None:
+            return once_in(batch, event)
+        with unit as uow:
+            return once_in(uow, event)
 
     return handle_once

@@ -30,6 +30,11 @@ class TransactionalService:
         """A new unit of work on the service's database."""
         return UnitOfWork(self._engine, clock=self._clock)
 
+    def batch(self) -> UnitOfWork:
+        """A batch unit of work, which the service's tracked handlers join while it is
+        open (the consumer loop's ``BatchScope``)."""
+        return UnitOfWork(self._engine, clock=self._clock, batch=True)
+
     def reading(self) -> AbstractContextManager[Connection]:
         """A read-only transaction on the service's database (``database.reading``): for
         work that only reads, such as the API's GETs and the scans before a timer acts."""

@@ -30,6 +30,7 @@ _T = TypeVar("_T")
 # The engines each thread has a unit of work open on. A second one on the same engine
 # would be a second connection and transaction inside the first: not atomic with it, and
 # on SQLite its BEGIN IMMEDIATE waits (busy_timeout) for the lock its own thread holds.
+# Of those, the batch units of work, which ``open_batch`` hands to the work that joins.
 _open_here = threading.local()
 
 
@@ -38,6 +39,13 @@ def _engines_open_here() -> set[int]:
     if engines is None:
         engines = _open_here.engines = set()
     return engines
+
+
+def _batches_open_here() -> dict[int, UnitOfWork]:
+    batches: dict[int, UnitOfWork] | None = getattr(_open_here, "batches", None)
+    if batches is None:
+        batches = _open_here.batches = {}
+    return batches
 
 
 class UnitOfWork:
@@ -54,15 +62,25 @@ class UnitOfWork:
 
     A consumer's handler gets its unit of work from ``paysim.store.tracked``, which
     records the consumed event in it first and skips an event seen before.
+
+    ``batch=True`` makes a batch unit of work: the consumer loop opens one around a
+    round of records, and while it is open, ``open_batch`` hands it to the handlers
+    (``tracked`` joins it instead of opening a transaction of its own), so the whole
+    round is committed together, or rolled back together and handled again record by
+    record.
     """
 
-    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self, engine: Engine, *, clock: Callable[[], datetime] = utc_now, batch: bool = False
+    ) -> None:
         self._engine = engine
         self._clock = clock
+        self._batch = batch
         self._connection: Connection | None = None
         self._transaction: RootTransaction | None = None
         self._outbox: Outbox | None = None
         self._processed: ProcessedEvents | None = None
+        self._after_commit: list[Callable[[], object]] = []
 
     def __enter__(self) -> Self:
         if self._connection is not None:
@@ -80,6 +98,8 @@ class UnitOfWork:
             connection.close()
             raise
         open_here.add(id(self._engine))
+        if self._batch:
+            _batches_open_here()[id(self._engine)] = self
         self._connection = connection
         self._outbox = Outbox(connection, clock=self._clock)
         self._processed = ProcessedEvents(connection, clock=self._clock)
@@ -96,14 +116,36 @@ class UnitOfWork:
         if connection is None or transaction is None:
             return
         _engines_open_here().discard(id(self._engine))
+        _batches_open_here().pop(id(self._engine), None)
+        callbacks, self._after_commit = self._after_commit, []
         try:
             if exc_type is None:
                 transaction.commit()
             else:
                 transaction.rollback()
                 logger.debug("unit of work rolled back: %s", exc_type.__name__)
+                return
         finally:
             connection.close()
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                # The work is committed; a failed notice must not undo the caller's success.
+                logger.exception("after-commit callback failed")
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` once this transaction has committed (never if it rolls back).
+
+        For telling others that committed state changed (waiters, sleeping relays): they
+        read it back after the notice, so the notice must not come before the commit.
+        """
+        self._active(self._connection)
+        self._after_commit.append(callback)
+
+    def open_batch(self) -> UnitOfWork | None:
+        """The batch unit of work open on this one's database in this thread, if any."""
+        return _batches_open_here().get(id(self._engine))
 
     @property
     def connection(self) -> Connection:

@@ -1,11 +1,14 @@
-"""Delivers events to the webhook endpoint from a background task, as Stripe does.
+"""Delivers events to the webhook endpoint from background tasks, as Stripe does.
 
-First attempts go out one at a time in the order events happened (or, with
-``reorder``, each batch gathered over ``reorder_window_s`` in reverse). A failed
-delivery (non-2xx, timeout, refused connection) is retried on its own task with
-exponential backoff, ``retry_base_s * 2**n`` capped at ``retry_max_s``, up to
-``max_attempts`` in all, so one dead event never holds back the others. With
-``duplicate``, that fraction of events is delivered twice under the same event id.
+First attempts go out concurrently on ``max_in_flight`` lanes; the events of one payment
+intent (their ``ordering_key``) always take the same lane, which sends one at a time, so
+one intent's events arrive in the order they happened (with ``reorder``, each batch
+gathered over ``reorder_window_s`` is handed to the lanes in reverse). At most
+``max_in_flight`` requests are open at once, retries included. A failed delivery (non-2xx,
+timeout, refused connection) is retried on its own task with exponential backoff,
+``retry_base_s * 2**n`` capped at ``retry_max_s``, up to ``max_attempts`` in all, so one
+dead event never holds back the others. With ``duplicate``, that fraction of events is
+delivered twice under the same event id (on the same lane, the copy second).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import contextlib
 import logging
 import random
 import threading
+import zlib
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 
@@ -32,6 +36,10 @@ from paysim.stripe_emulator.webhooks import Event, JsonObject, is_enabled, signa
 logger = logging.getLogger(__name__)
 
 _USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
+
+MAX_IN_FLIGHT = 16
+"""Delivery requests open at once: enough to keep up with a load run, few enough that
+the receiving service is never flooded by its own payment provider."""
 
 
 @dataclass(slots=True)
@@ -65,8 +73,16 @@ class WebhookSender:
     """The one webhook endpoint's configuration, queue, retries and delivery log."""
 
     def __init__(
-        self, settings: WebhookSettings, seed: int | None = None, max_log: int = 10_000
+        self,
+        settings: WebhookSettings,
+        seed: int | None = None,
+        max_log: int = 10_000,
+        *,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
         self._settings = settings
         self._rng = random.Random(seed)
         self._max_log = max_log
@@ -74,11 +90,17 @@ class WebhookSender:
         self._events: deque[Event] = deque(maxlen=max_log)
         self._log: OrderedDict[str, _Delivery] = OrderedDict()
         self._queue: asyncio.Queue[_Delivery] = asyncio.Queue()
+        self._lanes: list[asyncio.Queue[_Delivery]] = [
+            asyncio.Queue() for _ in range(max_in_flight)
+        ]
+        self._in_flight = asyncio.Semaphore(max_in_flight)
         self._retries: set[asyncio.Task[None]] = set()
-        self._runner: asyncio.Task[None] | None = None
+        self._runners: list[asyncio.Task[None]] = []
         # Bumped by reset(): deliveries of an older generation are abandoned where they are.
         self._generation = 0
         self._client: httpx.AsyncClient | None = None
+        self._transport = transport
+        """None: the network (tests pass an ``httpx.MockTransport``)."""
 
     @property
     def settings(self) -> WebhookSettings:
@@ -125,18 +147,23 @@ class WebhookSender:
         self._generation += 1
         for task in list(self._retries):
             task.cancel()
-        while not self._queue.empty():
-            self._queue.get_nowait()
+        for queue in (self._queue, *self._lanes):
+            while not queue.empty():
+                queue.get_nowait()
         with self._lock:
             self._events.clear()
             self._log.clear()
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient()
-        self._runner = asyncio.create_task(self._run(), name="webhook-sender")
+        self._client = httpx.AsyncClient(transport=self._transport)
+        self._runners = [asyncio.create_task(self._dispatch(), name="webhook-dispatch")]
+        self._runners += [
+            asyncio.create_task(self._send(lane), name=f"webhook-lane-{index}")
+            for index, lane in enumerate(self._lanes)
+        ]
 
     async def stop(self) -> None:
-        tasks = [*self._retries, *([self._runner] if self._runner else [])]
+        tasks = [*self._retries, *self._runners]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -151,23 +178,35 @@ class WebhookSender:
             while len(self._log) > self._max_log:
                 self._log.popitem(last=False)
 
-    async def _run(self) -> None:
+    def _lane_of(self, delivery: _Delivery) -> asyncio.Queue[_Delivery]:
+        # crc32, not hash(): the same intent takes the same lane in every run.
+        key = delivery.event.ordering_key.encode()
+        return self._lanes[zlib.crc32(key) % len(self._lanes)]
+
+    async def _dispatch(self) -> None:
+        """Hand queued deliveries to their intents' lanes, in order (or reversed)."""
         while True:
             batch = [await self._queue.get()]
             if self._settings.reorder:
                 batch += await self._collect(self._settings.reorder_window_s)
                 batch.reverse()
             for delivery in batch:
-                if delivery.generation != self._generation:
-                    continue
-                try:
-                    delivered = await self._attempt(delivery)
-                except Exception:
-                    # A bug here must not stop every later delivery: log it, go on.
-                    logger.exception("webhook delivery crashed eventId=%s", delivery.event.id)
-                    delivered = False
-                if not delivered:
-                    self._schedule_retry(delivery)
+                self._lane_of(delivery).put_nowait(delivery)
+
+    async def _send(self, lane: asyncio.Queue[_Delivery]) -> None:
+        """One lane: first attempts one at a time, in the order handed over."""
+        while True:
+            delivery = await lane.get()
+            if delivery.generation != self._generation:
+                continue
+            try:
+                delivered = await self._attempt(delivery)
+            except Exception:
+                # A bug here must not stop every later delivery: log it, go on.
+                logger.exception("webhook delivery crashed eventId=%s", delivery.event.id)
+                delivered = False
+            if not delivered:
+                self._schedule_retry(delivery)
 
     async def _collect(self, window_s: float) -> list[_Delivery]:
         loop = asyncio.get_running_loop()
@@ -206,12 +245,13 @@ class WebhookSender:
         if delivery.secret is not None:
             headers["stripe-signature"] = signature_header(delivery.event.payload, delivery.secret)
         try:
-            response = await self._client.post(
-                delivery.url,
-                content=delivery.event.payload,
-                headers=headers,
-                timeout=self._settings.timeout_s,
-            )
+            async with self._in_flight:
+                response = await self._client.post(
+                    delivery.url,
+                    content=delivery.event.payload,
+                    headers=headers,
+                    timeout=self._settings.timeout_s,
+                )
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             delivery.last_status, delivery.last_error = None, f"{type(exc).__name__}: {exc}"
         else:

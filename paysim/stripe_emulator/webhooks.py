@@ -44,6 +44,9 @@ class Event:
     id: str
     type: str
     payload: bytes
+    ordering_key: str = ""
+    """The payment intent the event is about (a charge's own intent): the deliveries of
+    one key go out in the order the events happened."""
 
     def as_json(self) -> JsonObject:
         decoded: JsonObject = json.loads(self.payload)
@@ -65,7 +68,13 @@ def build_event(event_type: str, data_object: JsonObject, source: EventSource) -
         "type": event_type,
     }
     payload = json.dumps(body, indent=2).encode()
-    return Event(event_id, event_type, payload)
+    return Event(event_id, event_type, payload, ordering_key(data_object))
+
+
+def ordering_key(data_object: JsonObject) -> str:
+    """The intent an object belongs to: a charge's ``payment_intent``, else its own id."""
+    intent = data_object.get("payment_intent")
+    return intent if isinstance(intent, str) else str(data_object.get("id", ""))
 
 
 def compute_signature(payload: bytes, secret: str, timestamp: int) -> str:

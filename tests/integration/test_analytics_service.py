@@ -16,11 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paysim.bootstrap.analytics import build_process
-from paysim.bus.producer import EventProducer
 from paysim.config import Settings
 from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.services.analytics.payment_consumer import TOPICS
-from tests.support import in_process, poll
+from tests.support import in_process, poll, publish
 
 pytestmark = pytest.mark.integration
 
@@ -66,13 +65,7 @@ def test_the_summary_counts_each_event_once_with_exact_revenue(
         _event(PaymentEventType.PAYMENT_COMPLETED, jpy_order, amount_minor=1500, currency="jpy"),
         _event(PaymentEventType.PAYMENT_WEBHOOK_RECEIVED, jpy_order, stripe_event_id="evt_2"),
     ]
-    producer = EventProducer(bootstrap_servers, client_id="test-analytics")
-    try:
-        for event in sent:
-            producer.publish_event(event)
-        assert producer.flush(10) == 0
-    finally:
-        producer.close()
+    publish(bootstrap_servers, *sent)
 
     def counted() -> dict[str, Any] | None:
         summary: dict[str, Any] = api.get("/api/analytics/summary").json()

@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
-import stripe
 
+from paysim.bus.dead_letter_replay import by_event_id, list_dead_letters
 from paysim.config import Settings
 from paysim.domain.events import PaymentEvent, PaymentEventType
 from paysim.infra import processes, state
@@ -34,7 +34,10 @@ from tests.support import (
     payment_of,
     poll,
     post,
+    publish,
+    refund_request,
     serve_payment,
+    stripe_outsider,
     wait_for_order,
     wait_for_payment,
 )
@@ -50,13 +53,6 @@ def _refund(api: str, payment_id: int, body: dict[str, Any], key: str) -> httpx.
 def _create(api: str, key: str, **body: Any) -> httpx.Response:
     fields = {"userId": 7, "amount": "25.99", "currency": "usd", **body}
     return post(api, "/api/payments/create-intent", fields, **{"Idempotency-Key": key})
-
-
-def _stripe(emulator: EmulatorAdmin) -> stripe.StripeClient:
-    """Stripe itself, as someone other than paysim (the test) reaches it."""
-    return stripe.StripeClient(
-        "sk_test_paysim", base_addresses={"api": emulator.base_url}, max_network_retries=0
-    )
 
 
 @contextmanager
@@ -217,7 +213,7 @@ def test_a_confirm_of_an_intent_stripe_already_captured_takes_stripes_status(
     intent = payment["stripePaymentIntentId"]
     with webhooks_lost(emulator):
         # An attempt paysim lost track of captured the money at Stripe.
-        _stripe(emulator).v1.payment_intents.confirm(
+        stripe_outsider(emulator).v1.payment_intents.confirm(
             intent, params={"payment_method": "pm_card_visa"}
         )
         answer = confirm(services.payment_api, payment["paymentId"], "pm_card_mastercard")
@@ -281,8 +277,10 @@ def test_a_cancelled_order_whose_payment_stripe_captured_ends_refunded(
     # Cancelled while unpaid it stays CANCELLED; if the reconciler's truth reached it first,
     # it was paid when cancelled and ends REFUNDED. Either way the money went back, once.
     ended = poll(
-        lambda: (o := order_of(services.order_api, order_id))
-        and o["status"] in {"CANCELLED", "REFUNDED"},
+        lambda: (
+            (o := order_of(services.order_api, order_id))
+            and o["status"] in {"CANCELLED", "REFUNDED"}
+        ),
         f"order {order_id} to end cancelled or refunded",
     )
     assert ended
@@ -299,7 +297,7 @@ def test_a_refund_stripe_refuses_for_good_fails_and_releases_its_amount(
     payment = paid(api, "20.00")
     intent = payment["stripePaymentIntentId"]
     # Refunded at Stripe, outside paysim: only 5.00 is left there.
-    _stripe(emulator).v1.refunds.create(params={"payment_intent": intent, "amount": 1500})
+    stripe_outsider(emulator).v1.refunds.create(params={"payment_intent": intent, "amount": 1500})
     refused = _refund(api, payment["paymentId"], {"amount": "10.00"}, key)
     assert refused.status_code == 422, refused.text
     body = refused.json()
@@ -326,6 +324,38 @@ def test_a_refund_stripe_refuses_for_good_fails_and_releases_its_amount(
         (500, "SUCCEEDED"),
     ]
     assert "payment_refunds_failed_total" in httpx.get(f"{api}/metrics", timeout=10).text
+
+
+def test_a_refund_request_naming_another_orders_payment_is_dead_lettered_not_refunded(
+    services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str
+) -> None:
+    victim = paid(services.payment_api, "31.00")
+    other = paid(services.payment_api, "4.00")
+    # The other order's refund request, naming the victim's payment.
+    forged = refund_request(
+        other["orderId"],
+        victim["paymentId"],
+        3100,
+        f"compensate-order-{other['orderId']}-payment-{victim['paymentId']}",
+        "customer_cancelled",
+    )
+    publish(bootstrap_servers, forged)
+
+    [letter] = poll(
+        lambda: by_event_id(list_dead_letters(bootstrap_servers), [str(forged.event_id)]),
+        "the forged refund request to be dead-lettered",
+    )
+    assert (letter.original_topic, letter.consumer_group) == (
+        "payment-refund-initiated",
+        "payment-service",
+    )
+    assert letter.error_class == "RefundForAnotherOrderError"
+    assert f"names payment {victim['paymentId']}" in letter.error_message
+    assert f"which is order {victim['orderId']}'s" in letter.error_message
+    # Refused before anything was written or asked of Stripe.
+    shown = payment_of(services.payment_api, victim["paymentId"])
+    assert (shown["status"], shown["refundedMinor"], shown["refunds"]) == ("COMPLETED", 0, [])
+    assert emulator.ledger().refunds_for(victim["stripePaymentIntentId"]) == []
 
 
 # -- item 9: an intent Stripe did not create yet is finished, never cancelled --------------

@@ -20,7 +20,6 @@ import pytest
 from sqlalchemy import select
 
 from paysim.bootstrap.common import default_db_path
-from paysim.bus.producer import EventProducer
 from paysim.bus.reader import read_records, wait_for_records
 from paysim.config import Settings
 from paysim.domain.events import PaymentEvent, PaymentEventType
@@ -39,7 +38,9 @@ from tests.support import (
     paid,
     poll,
     post,
+    publish,
     records_of_order,
+    refund_request,
     serve_payment,
     wait_for_order,
     wait_until_drained,
@@ -284,20 +285,14 @@ def test_refund_requested_on_kafka_is_performed_once(
     services: ServiceUrls, emulator: EmulatorAdmin, bootstrap_servers: str
 ) -> None:
     payment = paid(services.payment_api, "30.00")
-    request = PaymentEvent(
-        event_type=PaymentEventType.PAYMENT_REFUND_INITIATED,
-        source="order-service",
-        order_id=payment["orderId"],
-        payment_id=payment["paymentId"],
-        currency="usd",
-        refund_amount_minor=1200,
-        refund_reason="restaurant closed",
-        refund_request_id=f"order-{payment['orderId']}-cancel",
+    request = refund_request(
+        payment["orderId"],
+        payment["paymentId"],
+        1200,
+        f"order-{payment['orderId']}-cancel",
+        "restaurant closed",
     )
-    producer = EventProducer(bootstrap_servers)
-    producer.publish_event(request)
-    producer.publish_event(request)  # delivered twice, as Kafka may
-    assert producer.flush(10) == 0
+    publish(bootstrap_servers, request, request)  # delivered twice, as Kafka may
 
     [refunded] = events_of_order(bootstrap_servers, "payment-refunded", payment["orderId"])
     assert isinstance(refunded, PaymentEvent)

@@ -135,3 +135,21 @@ def test_every_worker_thread_has_a_client_of_its_own() -> None:
     driver.close()
     assert driver._clients == []
     assert all(c.is_closed for c in clients)
+
+
+def test_the_driver_waits_for_an_order_with_a_bounded_long_poll() -> None:
+    apis = FakeApis()
+    waits: list[httpx.QueryParams] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.path == "/api/orders/42":
+            waits.append(request.url.params)
+        return apis(request)
+
+    driver = CheckoutDriver(PAY, ORDERS, wait_s=5, transport=httpx.MockTransport(answer))
+    outcome = driver.run(_plan())
+
+    assert outcome.error is None, outcome.error
+    # One request per wait (the status was there), each naming what it waits for.
+    assert [w.get_list("waitFor") for w in waits] == [["PAYMENT_PENDING"], ["PENDING"]]
+    assert all(0 < int(w["timeoutMs"]) <= driver_module.LONG_POLL_S * 1000 for w in waits)

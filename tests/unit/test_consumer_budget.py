@@ -1,22 +1,38 @@
 """A consumer's retry budget stays provably below max.poll.interval.ms.
 
-No poll happens while a record is handled: if handling one record (every attempt at its
-limit, every backoff, its dead letter) could outlast max.poll.interval.ms, the member
-would be evicted mid-record and its records redelivered.
+No poll happens while a round of records is handled: if handling one (every attempt at
+its limit, every backoff, its dead letter; for a batch, the batch transaction and then
+the one-at-a-time fallback) could outlast max.poll.interval.ms, the member would be
+evicted mid-round and its records redelivered.
 """
 
 from __future__ import annotations
 
+import math
+from contextlib import nullcontext
+
 import pytest
 
 from paysim.bootstrap.common import ONE_TRANSACTION_S
-from paysim.bus.consumer import DEFAULT_MAX_POLL_INTERVAL_MS, EventConsumer, RetryPolicy
+from paysim.bus.consumer import (
+    DEFAULT_MAX_POLL_INTERVAL_MS,
+    Batching,
+    BatchScope,
+    EventConsumer,
+    RetryPolicy,
+)
 from paysim.bus.dead_letters import DELIVERY_TIMEOUT_S
 from paysim.gateway.stripe_gateway import StripeGateway
 from paysim.store.database import SQLITE_BUSY_TIMEOUT_MS
 
 
-def _consumer(retry: RetryPolicy, **overrides: object) -> EventConsumer:
+def _consumer(
+    retry: RetryPolicy,
+    *,
+    batch: BatchScope | None = None,
+    batching: Batching = Batching(),
+    **overrides: object,
+) -> EventConsumer:
     # Building one connects nothing: the Kafka consumer is created in run().
     return EventConsumer(
         "127.0.0.1:1",
@@ -24,6 +40,8 @@ def _consumer(retry: RetryPolicy, **overrides: object) -> EventConsumer:
         ["payment-events"],
         lambda _event, _record: None,
         dead_letters=None,  # type: ignore[arg-type]  # never reached: nothing is consumed
+        batch=batch,
+        batching=batching,
         retry=retry,
         overrides=overrides,
     )
@@ -80,3 +98,30 @@ def test_the_refund_consumer_budgets_for_its_stripe_calls() -> None:
     assert gateway.longest_call_s == pytest.approx(4 * 5.0 + 0.5 + 1.0 + 2.0)
     refund = RetryPolicy(attempt_limit_s=2 * ONE_TRANSACTION_S + gateway.longest_call_s)
     assert _interval_s(_consumer(refund)) >= 2 * refund.worst_case_s()
+
+
+def test_a_batched_round_counts_its_budget_the_batch_and_the_fallbacks_last_record() -> None:
+    retry = RetryPolicy(max_attempts=4, attempt_limit_s=30)
+    batching = Batching(max_records=500, budget_s=5.0)
+    # Records are started only within the budget; the last one started in the batch takes
+    # at most one attempt, the last one of the fallback its whole budget. The round's
+    # size does not count: what was not started is sought back for the next round.
+    assert batching.worst_case_s(retry, batched=True) == pytest.approx(
+        5.0 + 30 + retry.worst_case_s()
+    )
+    assert batching.worst_case_s(retry, batched=False) == retry.worst_case_s()
+    assert _interval_s(_consumer(retry, batch=nullcontext, batching=batching)) >= 2 * (
+        batching.worst_case_s(retry, batched=True)
+    )
+
+
+def test_an_interval_that_fits_one_record_but_not_a_batched_round_is_refused() -> None:
+    retry = RetryPolicy(max_attempts=2, attempt_limit_s=10)
+    batching = Batching(budget_s=20.0)
+    fits_one_record_ms = math.ceil(2 * retry.worst_case_s() * 1000)
+    overrides = {"max.poll.interval.ms": fits_one_record_ms}
+    assert (
+        _interval_s(_consumer(retry, batching=batching, **overrides)) == fits_one_record_ms / 1000
+    )
+    with pytest.raises(ValueError, match=r"one round of records may take"):
+        _consumer(retry, batch=nullcontext, batching=batching, **overrides)

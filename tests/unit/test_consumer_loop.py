@@ -17,13 +17,13 @@ from dataclasses import astuple, dataclass, field
 from typing import Any
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from prometheus_client import REGISTRY
 
 from paysim.bus import dead_letters as dl
-from paysim.bus.consumer import EventConsumer, RetryPolicy
+from paysim.bus.consumer import Batching, EventConsumer, RetryPolicy
 from paysim.bus.dead_letters import DeadLetter, DeadLetterWriter
-from paysim.bus.reader import Record
+from paysim.bus.reader import Record, to_record
 from paysim.codec import encode_event
 from paysim.domain.events import AnyEvent, PaymentEvent, PaymentEventType
 from paysim.errors import InvalidEventError, PermanentError, TransientError
@@ -91,6 +91,7 @@ class FakeConsumer:
         commit_error: KafkaException | None = None,
     ) -> None:
         self._messages = list(messages)
+        self._delivered = list(messages)
         self._stop = stop
         self.log = log
         self.config: dict[str, Any] = {}
@@ -114,13 +115,31 @@ class FakeConsumer:
             return None
         return self._messages.pop(0)
 
+    def consume(self, num_messages: int, timeout: float) -> list[FakeMessage]:
+        assert timeout == 0, "the loop waits in poll(), never for a batch to fill"
+        taken, self._messages = self._messages[:num_messages], self._messages[num_messages:]
+        return taken
+
+    def seek(self, partition: TopicPartition) -> None:
+        """Hand out the partition's records again from ``partition.offset`` on."""
+        self.log.append(("seek", partition.offset))
+        again = [
+            m
+            for m in self._delivered
+            if (m.topic(), m.partition()) == (partition.topic, partition.partition)
+            and m.offset() >= partition.offset
+            and not any(m is pending for pending in self._messages)
+        ]
+        self._messages = again + self._messages
+
     def revoke(self) -> None:
         """What librdkafka does in a rebalance: the loop's revoke callback runs."""
         assert self._on_revoke is not None
         self._on_revoke(self, [])
 
-    def store_offsets(self, *, message: FakeMessage) -> None:
-        self.log.append(("store", message.offset()))
+    def store_offsets(self, *, offsets: list[TopicPartition]) -> None:
+        """Logged as ("store", next offset to read) per partition."""
+        self.log.extend(("store", tp.offset) for tp in offsets)
 
     def commit(self, *, asynchronous: bool) -> None:
         assert asynchronous is False, "the loop's commits must be synchronous"
@@ -239,7 +258,7 @@ def test_a_transient_failure_is_retried_and_then_handled(group: str) -> None:
     dead_letters = FakeDeadLetters()
     stop = Stop()
 
-    assert _consumer(group, handler, dead_letters).process(_message(), stop) is True
+    assert _consumer(group, handler, dead_letters).process(to_record(_message()), stop) is True
 
     assert len(handler.calls) == 2
     event, record = handler.calls[1]
@@ -265,7 +284,7 @@ def test_an_exhausted_retry_budget_dead_letters_the_record_with_its_story(group:
     stop = Stop()
     message = _message(offset=17)
 
-    assert _consumer(group, handler, dead_letters).process(message, stop) is True
+    assert _consumer(group, handler, dead_letters).process(to_record(message), stop) is True
 
     assert handler.calls == TINY.max_attempts
     [(record, error, attempts, sent_group)] = dead_letters.sent
@@ -285,7 +304,7 @@ def test_any_exception_not_permanent_is_retried(group: str) -> None:
     handler = Handler(RuntimeError("surprise"), KeyError("gone"))
     dead_letters = FakeDeadLetters()
 
-    assert _consumer(group, handler, dead_letters).process(_message(), Stop()) is True
+    assert _consumer(group, handler, dead_letters).process(to_record(_message()), Stop()) is True
 
     assert len(handler.calls) == 3
     assert dead_letters.sent == []
@@ -297,7 +316,7 @@ def test_a_permanent_error_is_dead_lettered_at_once_without_retry(group: str) ->
     dead_letters = FakeDeadLetters()
     stop = Stop()
 
-    assert _consumer(group, handler, dead_letters).process(_message(), stop) is True
+    assert _consumer(group, handler, dead_letters).process(to_record(_message()), stop) is True
 
     assert handler.calls == 1
     assert [(e, n, g) for _r, e, n, g in dead_letters.sent] == [(failure, 1, group)]
@@ -317,7 +336,7 @@ def test_an_undecodable_record_is_dead_lettered_and_never_handled(
     dead_letters = FakeDeadLetters()
     message = FakeMessage(value, offset_=5, headers_=[("eventType", b"PAYMENT_COMPLETED")])
 
-    assert _consumer(group, handler, dead_letters).process(message, Stop()) is True
+    assert _consumer(group, handler, dead_letters).process(to_record(message), Stop()) is True
 
     assert handler.calls == []
     [(record, error, attempts, _group)] = dead_letters.sent
@@ -341,7 +360,7 @@ def test_a_record_without_headers_is_labelled_unknown(group: str) -> None:
     dead_letters = FakeDeadLetters()
     message = FakeMessage(b"{", offset_=9)
 
-    assert _consumer(group, Handler(), dead_letters).process(message, Stop()) is True
+    assert _consumer(group, Handler(), dead_letters).process(to_record(message), Stop()) is True
 
     assert len(dead_letters.sent) == 1
     assert (
@@ -367,7 +386,10 @@ def test_a_stop_after_a_failure_leaves_the_record_uncommitted(group: str) -> Non
 
     dead_letters = FakeDeadLetters()
 
-    assert _consumer(group, fails_and_shuts_down, dead_letters).process(_message(), stop) is False
+    assert (
+        _consumer(group, fails_and_shuts_down, dead_letters).process(to_record(_message()), stop)
+        is False
+    )
 
     assert calls == 1
     assert dead_letters.sent == []
@@ -379,7 +401,7 @@ def test_a_stop_during_the_backoff_gives_up_before_the_budget_is_spent(group: st
     dead_letters = FakeDeadLetters()
     stop = Stop(set_on_wait=True)
 
-    assert _consumer(group, handler, dead_letters).process(_message(), stop) is False
+    assert _consumer(group, handler, dead_letters).process(to_record(_message()), stop) is False
 
     # The backoff was cut short; the attempt then made fails, and the loop, seeing the
     # stop, neither retries again nor parks the record.
@@ -393,7 +415,7 @@ def test_a_dead_letter_not_acknowledged_is_sent_again_until_it_is(group: str) ->
     stop = Stop()
 
     assert _consumer(group, AlwaysFails(PermanentError("bad")), dead_letters).process(
-        _message(), stop
+        to_record(_message()), stop
     )
 
     assert dead_letters.tries == 3
@@ -409,7 +431,7 @@ def test_a_stop_while_the_dead_letter_is_refused_leaves_the_record_uncommitted(
     stop = Stop(set_on_wait=True)
 
     done = _consumer(group, AlwaysFails(PermanentError("bad")), dead_letters).process(
-        _message(), stop
+        to_record(_message()), stop
     )
 
     assert done is False
@@ -432,17 +454,35 @@ class Run:
     dead_letters: FakeDeadLetters
 
 
+class FakeBatch:
+    """A batch scope that logs its transaction's begin and its commit or rollback."""
+
+    def __init__(self, log: list[tuple[str, int | None]]) -> None:
+        self.log = log
+
+    def __enter__(self) -> FakeBatch:
+        self.log.append(("begin", None))
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
+        self.log.append(("rollback" if exc_type else "commit-batch", None))
+
+
 @pytest.fixture
 def make_run(group: str) -> Callable[..., Run]:
     def make(
         messages: list[FakeMessage],
         *failures: Exception,
         commit_error: KafkaException | None = None,
+        batched: bool = False,
+        batching: Batching = Batching(),
+        handler: Handler | None = None,
     ) -> Run:
         stop = threading.Event()
         log: list[tuple[str, int | None]] = []
         fake = FakeConsumer(messages, stop, log, commit_error=commit_error)
-        handler = Handler(*failures, log=log)
+        handler = handler or Handler(*failures, log=log)
+        handler._log = log
         dead_letters = FakeDeadLetters()
 
         def factory(config: dict[str, Any]) -> FakeConsumer:
@@ -456,6 +496,8 @@ def make_run(group: str) -> Callable[..., Run]:
             handler,
             dead_letters,  # type: ignore[arg-type]
             retry=TINY,
+            batch=(lambda: FakeBatch(log)) if batched else None,
+            batching=batching,
             consumer_factory=factory,  # type: ignore[arg-type]
         )
         return Run(consumer, fake, stop, log, handler, dead_letters)
@@ -483,11 +525,11 @@ def test_run_stores_each_offset_after_its_handler_then_commits_and_closes(
     assert run.fake.topics == [TOPIC]
     assert run.log == [
         ("handled", 0),
-        ("store", 0),
-        ("handled", 1),
         ("store", 1),
-        ("handled", 2),
+        ("handled", 1),
         ("store", 2),
+        ("handled", 2),
+        ("store", 3),
         ("commit", None),
         ("close", None),
     ]
@@ -513,7 +555,7 @@ def test_run_stores_a_retried_records_offset_once_after_success(
     run = make_run([_message(offset=4)], TransientError("blip"), TransientError("blip"))
     _run(run)
     assert len(run.handler.calls) == 3
-    assert run.log == [("handled", 4), ("store", 4), ("commit", None), ("close", None)]
+    assert run.log == [("handled", 4), ("store", 5), ("commit", None), ("close", None)]
 
 
 def test_run_moves_past_a_dead_lettered_record(make_run: Callable[..., Run]) -> None:
@@ -522,9 +564,9 @@ def test_run_moves_past_a_dead_lettered_record(make_run: Callable[..., Run]) -> 
     _run(run)
     assert len(run.dead_letters.sent) == 1
     assert run.log == [
-        ("store", 0),
-        ("handled", 1),
         ("store", 1),
+        ("handled", 1),
+        ("store", 2),
         ("commit", None),
         ("close", None),
     ]
@@ -536,7 +578,7 @@ def test_run_skips_error_messages_without_storing_them(make_run: Callable[..., R
     run = make_run([eof, broken, _message(offset=3)])
     _run(run)
     assert run.dead_letters.sent == []
-    assert run.log == [("handled", 3), ("store", 3), ("commit", None), ("close", None)]
+    assert run.log == [("handled", 3), ("store", 4), ("commit", None), ("close", None)]
 
 
 def test_run_does_not_store_a_record_left_unfinished_at_stop(
@@ -552,7 +594,7 @@ def test_run_does_not_store_a_record_left_unfinished_at_stop(
 
     run.consumer._handler = second_fails_during_shutdown
     _run(run)
-    assert run.log == [("handled", 0), ("store", 0), ("commit", None), ("close", None)]
+    assert run.log == [("handled", 0), ("store", 1), ("commit", None), ("close", None)]
     assert run.dead_letters.sent == []
 
 
@@ -577,9 +619,179 @@ def test_a_partition_revoke_commits_what_was_stored(make_run: Callable[..., Run]
     _run(run)
     assert run.log == [
         ("handled", 0),
-        ("store", 0),
+        ("store", 1),
         ("commit", None),  # on revoke
         ("commit", None),  # on stop
+        ("close", None),
+    ]
+
+
+# -- run() with a batch scope: one transaction a round, one-at-a-time only on failure ------
+
+
+class FailsAt(Handler):
+    """Fails the record at ``offset`` with ``error`` the first ``times`` it is handled."""
+
+    def __init__(self, offset: int, error: Exception, times: int = 1) -> None:
+        super().__init__()
+        self._offset, self._error, self._left = offset, error, times
+
+    def __call__(self, event: AnyEvent, record: Record) -> None:
+        if record.offset == self._offset and self._left:
+            self._left -= 1
+            self.calls.append((event, record))
+            raise self._error
+        super().__call__(event, record)
+
+
+def _on(partition: int, offset: int) -> FakeMessage:
+    message = _message(payment_completed(offset + 1), offset)
+    message.partition_ = partition
+    return message
+
+
+def test_a_batch_is_handled_in_one_transaction_and_its_offsets_stored_once(
+    make_run: Callable[..., Run], group: str
+) -> None:
+    run = make_run([_on(2, 0), _on(5, 7), _on(2, 1), _on(2, 2)], batched=True)
+
+    _run(run)
+
+    assert run.log == [
+        ("begin", None),
+        ("handled", 0),
+        ("handled", 7),
+        ("handled", 1),
+        ("handled", 2),
+        ("commit-batch", None),
+        ("store", 3),  # partition 2: after its last record
+        ("store", 8),  # partition 5
+        ("commit", None),
+        ("close", None),
+    ]
+    labels = {"group": group, "event_type": "PAYMENT_COMPLETED"}
+    assert _sample("payment_events_consumed_total", **labels, outcome="handled") == 4
+    assert _sample("payment_consumer_batch_fallbacks_total", group=group) == 0
+
+
+def test_a_failed_batch_is_rolled_back_and_handled_again_one_record_at_a_time(
+    make_run: Callable[..., Run], group: str
+) -> None:
+    handler = FailsAt(1, TransientError("database is locked"))
+    run = make_run([_message(offset=n) for n in range(3)], batched=True, handler=handler)
+
+    _run(run)
+
+    assert run.log == [
+        ("begin", None),
+        ("handled", 0),  # rolled back with the batch
+        ("rollback", None),
+        ("handled", 0),
+        ("handled", 1),
+        ("handled", 2),
+        ("store", 3),
+        ("commit", None),
+        ("close", None),
+    ]
+    assert run.dead_letters.sent == []
+    assert _sample("payment_consumer_batch_fallbacks_total", group=group) == 1
+    labels = {"group": group, "event_type": "PAYMENT_COMPLETED"}
+    # Counted once each: the batch that was rolled back counts nothing.
+    assert _sample("payment_events_consumed_total", **labels, outcome="handled") == 3
+    # In the fallback, record 1 succeeds at its first attempt: no retry was needed.
+    assert _sample("payment_event_retries_total", **labels) == 0
+
+
+def test_a_poison_record_is_dead_lettered_and_the_rest_of_its_batch_handled(
+    make_run: Callable[..., Run],
+) -> None:
+    poison = FakeMessage(b"not json", offset_=1, partition_=2)
+    run = make_run([_message(offset=0), poison, _message(offset=2)], batched=True)
+
+    _run(run)
+
+    assert run.log == [
+        ("begin", None),
+        ("handled", 0),
+        ("rollback", None),
+        ("handled", 0),
+        ("handled", 2),
+        ("store", 3),
+        ("commit", None),
+        ("close", None),
+    ]
+    [(record, error, attempts, _group)] = run.dead_letters.sent
+    assert (record.offset, attempts) == (1, 1)
+    assert isinstance(error, InvalidEventError)
+
+
+def test_a_round_past_its_budget_stops_starting_records_and_seeks_back_to_them(
+    make_run: Callable[..., Run],
+) -> None:
+    # A zero budget: every round handles only its first record (a round always makes
+    # progress); the others are fetched again, in order, none skipped.
+    run = make_run(
+        [_message(offset=n) for n in range(3)], batched=True, batching=Batching(budget_s=0.0)
+    )
+
+    _run(run)
+
+    one_round = [("begin", None), ("handled", 0), ("commit-batch", None), ("store", 1)]
+    assert run.log == [
+        *one_round,
+        ("seek", 1),
+        *[(what, n + 1 if n is not None else None) for what, n in one_round],
+        ("seek", 2),
+        *[(what, n + 2 if n is not None else None) for what, n in one_round],
+        ("commit", None),
+        ("close", None),
+    ]
+
+
+def test_the_fallback_past_its_budget_seeks_back_to_what_it_did_not_start(
+    make_run: Callable[..., Run],
+) -> None:
+    handler = FailsAt(0, TransientError("blip"))
+    run = make_run(
+        [_message(offset=n) for n in range(2)],
+        batched=True,
+        batching=Batching(budget_s=0.0),
+        handler=handler,
+    )
+
+    _run(run)
+
+    assert run.log == [
+        ("begin", None),
+        ("rollback", None),
+        ("handled", 0),  # the fallback's first record, always started
+        ("store", 1),
+        ("seek", 1),
+        ("begin", None),
+        ("handled", 1),
+        ("commit-batch", None),
+        ("store", 2),
+        ("commit", None),
+        ("close", None),
+    ]
+
+
+def test_a_consumer_without_a_batch_scope_takes_one_record_a_round(
+    make_run: Callable[..., Run],
+) -> None:
+    run = make_run([_message(offset=n) for n in range(2)])
+
+    def consume(num_messages: int, timeout: float) -> list[FakeMessage]:
+        raise AssertionError("a consumer without a batch scope takes no batch")
+
+    run.fake.consume = consume  # type: ignore[method-assign]
+    _run(run)
+    assert run.log == [
+        ("handled", 0),
+        ("store", 1),
+        ("handled", 1),
+        ("store", 2),
+        ("commit", None),
         ("close", None),
     ]
 

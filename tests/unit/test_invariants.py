@@ -16,6 +16,7 @@ from paysim.domain.invariants import (
     captured_payments_settled,
     check_run,
     no_double_charge,
+    no_refund_left_to_an_operator,
     nothing_in_flight,
     refunds_within_captures,
     statuses_agree,
@@ -68,7 +69,7 @@ CLEAN_ORDERS = [
 
 def test_clean_drained_run_passes() -> None:
     verdicts = check_run(CLEAN_PAYMENTS, CLEAN_ORDERS, [InFlight("outbox", 0)], drained=True)
-    assert len(verdicts) == 5
+    assert len(verdicts) == 6
     assert all(v.ok for v in verdicts), "\n".join(str(v) for v in verdicts)
 
 
@@ -193,8 +194,28 @@ def test_mid_run_check_skips_drain_only_invariants() -> None:
         "no payment charged twice",
         "every captured payment ends in an order or a refund",
         "refunds never exceed captures",
+        "no refund left to an operator",
     ]
     assert all(v.ok for v in verdicts)
+
+
+def test_an_order_whose_refund_failed_for_good_is_named_never_passed() -> None:
+    """REFUND_FAILED agrees with its payment and is at rest, yet the run fails on it."""
+    payments = [payment(5, 5, PaymentStatus.COMPLETED, charges=(1000,))]
+    orders = [order(5, OrderStatus.REFUND_FAILED, PaymentStatus.COMPLETED)]
+    verdicts = {v.name: v for v in check_run(payments, orders, [], drained=True)}
+
+    [left] = verdicts["no refund left to an operator"].violations
+    assert str(left) == (
+        "order 5: refund failed for good; payment 5 is COMPLETED and keeps the money: "
+        "an operator must refund it"
+    )
+    [kept] = verdicts["every captured payment ends in an order or a refund"].violations
+    assert str(kept) == "payment 5: keeps 10.00 USD but order 5 is REFUND_FAILED"
+    # Agreement and in-flight hold: the status tells the truth and nothing will move it.
+    assert verdicts["every order agrees with its payment"].ok
+    assert verdicts["nothing left in flight once drained"].ok
+    assert no_refund_left_to_an_operator(CLEAN_ORDERS).ok
 
 
 def test_verdict_prints_for_a_report() -> None:

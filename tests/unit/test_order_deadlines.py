@@ -1,4 +1,5 @@
-"""The order service's deadline sweep on a real SQLite file: the restaurant's deadline."""
+"""The order service's deadline sweep on a real SQLite file: the restaurant's deadline,
+and the CANCELLING one, which stops once Stripe has refused the refund for good."""
 
 from __future__ import annotations
 
@@ -124,3 +125,39 @@ def test_an_order_the_restaurant_accepted_is_left_alone(
     clock.now += ACCEPT_WITHIN * 10
     assert service.sweep_deadlines() == 0
     assert service.get(ORDER).status is OrderStatus.CONFIRMED
+
+
+def _refund_asked(service: OrderService) -> int:
+    kinds = [e.event_type for e in _owed(service)]
+    return kinds.count(PaymentEventType.PAYMENT_REFUND_INITIATED)
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_a_refund_refused_for_good_is_not_asked_again(
+    service: OrderService, clock: Clock, refused: bool
+) -> None:
+    _paid_order(service)
+    service.cancel(ORDER, "changed my mind")
+    assert _refund_asked(service) == 1
+    if refused:
+        failed = PaymentEvent(
+            event_type=PaymentEventType.PAYMENT_REFUND_FAILED,
+            order_id=ORDER,
+            payment_id=PAYMENT,
+            amount_minor=TOTAL,
+            currency="usd",
+            refund_amount_minor=TOTAL,
+            refund_request_id=compensation_request_id(ORDER, PAYMENT),
+            failure_reason="charge already refunded",
+            error_code="charge_already_refunded",
+        )
+        order_handler(service)(failed, None)  # type: ignore[arg-type]
+
+    for _ in range(3):
+        clock.now += timedelta(hours=1)
+        service.sweep_deadlines()
+
+    # Without the failure the deadline asks again each time; with it, never.
+    assert _refund_asked(service) == (1 if refused else 4)
+    expected = OrderStatus.REFUND_FAILED if refused else OrderStatus.CANCELLING
+    assert service.get(ORDER).status is expected

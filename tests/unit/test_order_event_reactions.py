@@ -11,7 +11,7 @@ compensations asked for and the processed-event rows.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -148,6 +148,13 @@ def payment(kind: PaymentEventType, order_id: int = ORDER, **fields: Any) -> Pay
         **fields,
     }
     return PaymentEvent.model_validate(values)
+
+
+def refunded_in_full() -> PaymentEvent:
+    """The payment service's news that the order's payment was refunded in full."""
+    return payment(
+        PaymentEventType.PAYMENT_REFUNDED, status=PaymentStatus.REFUNDED, refund_amount_minor=TOTAL
+    )
 
 
 def delivery(kind: DeliveryEventType, order_id: int = ORDER) -> DeliveryEvent:
@@ -449,16 +456,90 @@ def test_the_full_refund_ends_a_cancelling_order_refunded(orders: Orders) -> Non
     orders.service.cancel(ORDER, "changed my mind")  # paid: CANCELLING, refund asked for
     assert orders.order().status is OrderStatus.CANCELLING
 
-    orders.deliver(
-        payment(
-            PaymentEventType.PAYMENT_REFUNDED,
-            status=PaymentStatus.REFUNDED,
-            refund_amount_minor=TOTAL,
-        )
-    )
+    orders.deliver(refunded_in_full())
 
     order = orders.order()
     assert (order.status, order.refunded.minor) == (OrderStatus.REFUNDED, TOTAL)
+
+
+def _refund_failed(request_id: str) -> PaymentEvent:
+    """Stripe refused the refund ``request_id`` for good (as the payment service says)."""
+    return payment(
+        PaymentEventType.PAYMENT_REFUND_FAILED,
+        status=PaymentStatus.COMPLETED,
+        refund_amount_minor=TOTAL,
+        refund_reason="customer_cancelled",
+        refund_request_id=request_id,
+        failure_reason="Refund amount ($25.99) is greater than unrefunded amount on charge",
+        error_code="amount_too_large",
+    )
+
+
+def test_the_sagas_refund_refused_for_good_leaves_the_order_to_an_operator(
+    orders: Orders,
+) -> None:
+    _placed(orders)
+    orders.service.cancel(ORDER, "changed my mind")
+    owed = orders.owed()
+    failed = _refund_failed(compensation_request_id(ORDER, PAYMENT))
+    orders.deliver(failed)
+    orders.deliver(failed)  # redelivered: nothing more
+
+    order = orders.order()
+    assert order.status is OrderStatus.REFUND_FAILED
+    assert "greater than unrefunded amount" in (order.reason or "")
+    assert _moves(orders.history())[-1] == ("CANCELLING", "REFUND_FAILED", True)
+    assert orders.history()[-1]["eventId"] == str(failed.event_id)
+    assert orders.owed() == owed  # no order event, no refund asked for again
+    failure, refund = orders.compensations()  # newest first
+    assert (refund["kind"], refund["reason"], refund["amountMinor"]) == (
+        "REFUND",
+        "customer_cancelled",
+        TOTAL,
+    )
+    assert (failure["kind"], failure["reason"], failure["amountMinor"]) == (
+        "REFUND_FAILED",
+        "customer_cancelled",
+        TOTAL,
+    )
+    assert failure["detail"].endswith("(code amount_too_large)")
+
+    # The operator refunds it in full through the payment API: the order ends REFUNDED.
+    orders.deliver(refunded_in_full())
+    assert orders.order().status is OrderStatus.REFUNDED
+    assert _moves(orders.history())[-1] == ("REFUND_FAILED", "REFUNDED", True)
+
+
+def test_a_failed_refund_the_saga_did_not_ask_for_leaves_the_order_be(orders: Orders) -> None:
+    _placed(orders)
+    orders.service.cancel(ORDER, "changed my mind")
+    orders.deliver(_refund_failed("api-partial-1"))
+
+    assert orders.order().status is OrderStatus.CANCELLING
+    last = orders.history()[-1]
+    assert (last["to"], last["applied"]) == ("CANCELLING", False)
+    assert last["note"].startswith("refund api-partial-1 is not the saga's")
+    assert [c["kind"] for c in orders.compensations()] == ["REFUND"]
+
+
+def test_the_sagas_failed_refund_of_a_cancelled_order_is_recorded_not_applied(
+    orders: Orders,
+) -> None:
+    # Cancelled unpaid, then captured all the same: the saga refunds, and Stripe refuses.
+    orders.deliver(payment(PaymentEventType.PAYMENT_INITIATED))
+    with orders.service.uow() as uow:
+        order = repo.get(uow.connection, ORDER)
+        orders.service.move(
+            uow, order, replace(order, status=OrderStatus.CANCELLED), cause="test: cancelled"
+        )
+    orders.deliver(payment(PaymentEventType.PAYMENT_COMPLETED, attempt=1))
+    orders.deliver(_refund_failed(compensation_request_id(ORDER, PAYMENT)))
+
+    assert orders.order().status is OrderStatus.CANCELLED
+    last = orders.history()[-1]
+    assert (last["to"], last["applied"]) == ("REFUND_FAILED", False)
+    assert last["note"].startswith("refund failed for good while CANCELLED")
+    assert [c["kind"] for c in orders.compensations()] == ["REFUND_FAILED", "REFUND"]
 
 
 @pytest.mark.parametrize("accepted", [False, True])
@@ -470,9 +551,7 @@ def test_a_full_refund_of_a_paid_undelivered_order_cancels_it_on_the_way(
     if accepted:
         orders.service.restaurant(ORDER, RestaurantMove.ACCEPT, None)
     before = orders.order().status
-    refunded = payment(
-        PaymentEventType.PAYMENT_REFUNDED, status=PaymentStatus.REFUNDED, refund_amount_minor=TOTAL
-    )
+    refunded = refunded_in_full()
     orders.deliver(refunded)
 
     order = orders.order()
@@ -497,13 +576,7 @@ def test_a_full_refund_of_a_delivered_order_leaves_it_delivered(orders: Orders) 
     _ready_for_pickup(orders)
     orders.deliver(delivery(DeliveryEventType.DELIVERY_DELIVERED))
     owed = orders.owed()
-    orders.deliver(
-        payment(
-            PaymentEventType.PAYMENT_REFUNDED,
-            status=PaymentStatus.REFUNDED,
-            refund_amount_minor=TOTAL,
-        )
-    )
+    orders.deliver(refunded_in_full())
     assert orders.order().status is OrderStatus.DELIVERED
     assert orders.owed() == owed
 

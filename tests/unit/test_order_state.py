@@ -43,6 +43,8 @@ LEGAL = {
     (OrderStatus.OUT_FOR_DELIVERY, OrderStatus.DELIVERED),
     *((status, OrderStatus.CANCELLING) for status in PAID),
     (OrderStatus.CANCELLING, OrderStatus.REFUNDED),
+    (OrderStatus.CANCELLING, OrderStatus.REFUND_FAILED),
+    (OrderStatus.REFUND_FAILED, OrderStatus.REFUNDED),
 }
 ALL_PAIRS = list(itertools.product(OrderStatus, OrderStatus))
 ILLEGAL = [pair for pair in ALL_PAIRS if pair not in LEGAL]
@@ -129,6 +131,17 @@ def test_backward_or_conflicting_events_are_ignored(
     assert result.reason.startswith(outcome.value)
 
 
+def test_a_refund_refused_for_good_stops_the_saga_until_an_operator_refunds() -> None:
+    failed = apply_order_event(OrderStatus.CANCELLING, OrderStatus.REFUND_FAILED)
+    assert failed.applied
+    # Late news of the order's earlier life is stale; an operator's full refund ends it.
+    for late in (OrderStatus.CANCELLING, OrderStatus.DELIVERED, OrderStatus.OUT_FOR_DELIVERY):
+        assert apply_order_event(OrderStatus.REFUND_FAILED, late).outcome is Outcome.STALE
+    assert apply_order_event(OrderStatus.REFUND_FAILED, OrderStatus.REFUNDED).applied
+    # A refund that landed is not undone by a failure reported late.
+    assert not apply_order_event(OrderStatus.REFUNDED, OrderStatus.REFUND_FAILED).applied
+
+
 def test_retry_completion_moves_a_failed_order_straight_to_pending() -> None:
     result = apply_order_event(OrderStatus.PAYMENT_FAILED, OrderStatus.PENDING)
     assert result.applied
@@ -163,7 +176,13 @@ def test_full_refund_of_a_paid_undelivered_order_cancels_it_first(current: Order
 
 
 @pytest.mark.parametrize(
-    "current", [OrderStatus.CANCELLING, OrderStatus.DELIVERED, OrderStatus.REFUNDED]
+    "current",
+    [
+        OrderStatus.CANCELLING,
+        OrderStatus.DELIVERED,
+        OrderStatus.REFUNDED,
+        OrderStatus.REFUND_FAILED,
+    ],
 )
 def test_full_refund_of_any_other_order_goes_straight_to_refunded(current: OrderStatus) -> None:
     assert refund_path(current) == (OrderStatus.REFUNDED,)
@@ -231,6 +250,7 @@ def test_restaurant_rejection_of_a_paid_order_is_a_legal_command() -> None:
         (OrderStatus.CANCELLING, OrderEventType.ORDER_CANCELLED),
         (OrderStatus.CANCELLED, OrderEventType.ORDER_CANCELLED),
         (OrderStatus.REFUNDED, None),
+        (OrderStatus.REFUND_FAILED, None),
     ],
 )
 def test_event_published_on_entering(
@@ -257,7 +277,13 @@ def test_customer_cancel(current: OrderStatus, expected: OrderStatus) -> None:
 
 @pytest.mark.parametrize(
     "current",
-    [OrderStatus.DELIVERED, OrderStatus.CANCELLING, OrderStatus.CANCELLED, OrderStatus.REFUNDED],
+    [
+        OrderStatus.DELIVERED,
+        OrderStatus.CANCELLING,
+        OrderStatus.CANCELLED,
+        OrderStatus.REFUNDED,
+        OrderStatus.REFUND_FAILED,
+    ],
 )
 def test_customer_cannot_cancel_a_finished_or_cancelling_order(current: OrderStatus) -> None:
     with pytest.raises(IllegalTransition, match=f"from {current} to CANCELLED"):

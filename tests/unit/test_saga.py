@@ -15,8 +15,10 @@ from paysim.domain.commands import (
 )
 from paysim.domain.money import Money
 from paysim.domain.saga import (
+    CANCEL_RETRY_MAX,
     Deadlines,
     PaymentRef,
+    cancel_retry_delay,
     on_customer_cancel,
     on_order_creation_failed,
     on_order_placement_failed,
@@ -58,7 +60,13 @@ def test_request_id_is_one_per_order_and_payment() -> None:
 
 
 @pytest.mark.parametrize(
-    "status", [OrderStatus.CANCELLED, OrderStatus.CANCELLING, OrderStatus.REFUNDED]
+    "status",
+    [
+        OrderStatus.CANCELLED,
+        OrderStatus.CANCELLING,
+        OrderStatus.REFUNDED,
+        OrderStatus.REFUND_FAILED,
+    ],
 )
 def test_completion_for_a_cancelled_order_is_refunded(status: OrderStatus) -> None:
     assert on_payment_completed(CAPTURED, status) == full_refund(CompensationReason.ORDER_CANCELLED)
@@ -262,3 +270,15 @@ def test_commands_refuse_impossible_values() -> None:
         RefundPayment(7, 42, Money(1, "usd"), "x", "")
     with pytest.raises(InvalidCommandError, match="payment_id"):
         CancelPayment(0, 42, "x")
+
+
+# --- an unanswered payment cancel ---------------------------------------------------
+
+
+def test_an_unanswered_cancel_is_asked_again_sooner_than_any_deadline() -> None:
+    waits = [cancel_retry_delay(tries).total_seconds() for tries in range(8)]
+    assert waits == [1, 2, 4, 8, 16, 30, 30, 30]
+    # Bounded however long the payment service stays away, and never giving up.
+    assert cancel_retry_delay(10**6) == CANCEL_RETRY_MAX
+    with pytest.raises(ValueError, match="negative"):
+        cancel_retry_delay(-1)

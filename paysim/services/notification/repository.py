@@ -8,16 +8,18 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from paysim.domain.clock import as_utc
 from paysim.services.notification.messages import Message
 from paysim.services.notification.tables import metadata, notifications, recipients
 from paysim.store.database import create_engine_for, reading
+from paysim.store.insert_if_absent import InsertIfAbsent
 from paysim.store.schema import create_schema
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+
+_ADD = InsertIfAbsent(notifications)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,30 +82,22 @@ def add(
     event_at: datetime,
     now: datetime,
 ) -> bool:
-    """Record ``message`` as sent; False if this event's message on that channel was.
-
-    In a SAVEPOINT, like the tracking rows: on PostgreSQL a failed insert would
-    otherwise abort the caller's whole transaction.
-    """
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                insert(notifications).values(
-                    event_id=event_id,
-                    event_type=event_type,
-                    channel=message.channel.value,
-                    order_id=order_id,
-                    user_id=user_id,
-                    template=message.template,
-                    subject=message.subject,
-                    body=message.text,
-                    event_at=event_at,
-                    sent_at=now,
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    """Record ``message`` as sent; False if this event's message on that channel was."""
+    return _ADD(
+        conn,
+        {
+            "event_id": event_id,
+            "event_type": event_type,
+            "channel": message.channel.value,
+            "order_id": order_id,
+            "user_id": user_id,
+            "template": message.template,
+            "subject": message.subject,
+            "body": message.text,
+            "event_at": event_at,
+            "sent_at": now,
+        },
+    )
 
 
 def recipient(conn: Connection, order_id: int, user_id: int | None) -> int | None:

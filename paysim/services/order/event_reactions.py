@@ -6,6 +6,15 @@ events in the order they happened (INITIATED before COMPLETED), which separate t
 cannot promise. Each event is handled in one unit of work together with its tracking
 row, so a redelivered or duplicated event changes nothing; an event that would move the
 order backwards is recorded in the audit trail and ignored.
+
+PAYMENT_REFUND_FAILED of the saga's own refund (its ``compensation_request_id``) means
+Stripe refused to give the money back, for good: a CANCELLING order moves to
+REFUND_FAILED, where no deadline asks again, and the refusal is recorded as a
+REFUND_FAILED compensation with Stripe's reason, for the operator who must act. An
+order that is not CANCELLING (CANCELLED when its payment was captured anyway) keeps
+its status; the compensation row and the audit trail record the failure all the same.
+The failure of a refund someone else asked for (a partial refund through the payment
+API) leaves the order be.
 """
 
 from __future__ import annotations
@@ -16,14 +25,14 @@ from dataclasses import replace
 from paysim.bus.consumer import Handler
 from paysim.bus.reader import Record
 from paysim.domain import saga
-from paysim.domain.commands import RefundPayment
+from paysim.domain.commands import RefundPayment, compensation_request_id
 from paysim.domain.events import AnyEvent, DeliveryEvent, PaymentEvent, PaymentEventType
 from paysim.domain.money import Money
 from paysim.domain.order_state import PAID, UNPAID, apply_order_event, order_target, refund_path
 from paysim.domain.status import OrderStatus
 from paysim.errors import PermanentError
 from paysim.services.order import repository as repo
-from paysim.services.order.repository import Order
+from paysim.services.order.repository import DETAIL_LIMIT, Order
 from paysim.services.order.service import OrderService
 from paysim.store.tracked import tracked
 from paysim.store.unit_of_work import UnitOfWork
@@ -54,6 +63,29 @@ def order_handler(service: OrderService, group: str = GROUP) -> Handler:
     return handle
 
 
+def _ignored(
+    service: OrderService,
+    uow: UnitOfWork,
+    order: Order,
+    event: PaymentEvent | DeliveryEvent,
+    *,
+    target: OrderStatus,
+    note: str,
+) -> None:
+    """Record in the audit trail an event that leaves the order where it is, and why."""
+    repo.audit.record(
+        uow.connection,
+        order.order_id,
+        order.status,
+        target,
+        applied=False,
+        cause=event.event_type.value,
+        note=note[:DETAIL_LIMIT],
+        event_id=str(event.event_id),
+        now=service.now(),
+    )
+
+
 def _offer(
     service: OrderService,
     uow: UnitOfWork,
@@ -72,17 +104,7 @@ def _offer(
         current_attempt=order.payment_attempt if attempt else None,
     )
     if not transition.applied:
-        repo.audit.record(
-            uow.connection,
-            order.order_id,
-            order.status,
-            target,
-            applied=False,
-            cause=event.event_type.value,
-            note=transition.reason,
-            event_id=str(event.event_id),
-            now=service.now(),
-        )
+        _ignored(service, uow, order, event, target=target, note=transition.reason)
         return order
     if attempt is not None:
         after = replace(after, payment_attempt=max(attempt, order.payment_attempt or 0))
@@ -101,17 +123,8 @@ def on_payment_event(service: OrderService, uow: UnitOfWork, event: PaymentEvent
     elif order is None:
         log.info("%s for unknown orderId=%s ignored", kind, event.order_id)
     elif event.payment_id != order.payment_id:
-        repo.audit.record(
-            uow.connection,
-            order.order_id,
-            order.status,
-            order.status,
-            applied=False,
-            cause=kind.value,
-            note=f"payment {event.payment_id} is not the order's",
-            event_id=str(event.event_id),
-            now=service.now(),
-        )
+        note = f"payment {event.payment_id} is not the order's"
+        _ignored(service, uow, order, event, target=order.status, note=note)
     elif kind is PaymentEventType.PAYMENT_REFUNDED:
         refunded = order.refunded + Money(event.refund_amount_minor or 0, order.total.currency)
         target = order_target(kind, payment_status=event.status)
@@ -124,8 +137,10 @@ def on_payment_event(service: OrderService, uow: UnitOfWork, event: PaymentEvent
                 event_id=str(event.event_id),
             )
         else:
-            # Not asked for by the saga (which cancels first): refunded by the payment API.
-            reason = order.reason if order.status is OrderStatus.CANCELLING else REFUNDED_OUTSIDE
+            # Not asked for by the saga (which cancels first): refunded by the payment API
+            # (by an operator, for an order whose own refund failed).
+            asked = order.status in {OrderStatus.CANCELLING, OrderStatus.REFUND_FAILED}
+            reason = order.reason if asked else REFUNDED_OUTSIDE
             for step in refund_path(order.status):
                 order = _offer(
                     service,
@@ -134,10 +149,45 @@ def on_payment_event(service: OrderService, uow: UnitOfWork, event: PaymentEvent
                     replace(order, status=step, refunded=refunded, reason=reason),
                     event=event,
                 )
+    elif kind is PaymentEventType.PAYMENT_REFUND_FAILED:
+        _on_refund_failed(service, uow, order, event)
     elif (target := order_target(kind)) is not None:
         _offer(
             service, uow, order, replace(order, status=target), event=event, attempt=event.attempt
         )
+
+
+def _on_refund_failed(
+    service: OrderService, uow: UnitOfWork, order: Order, event: PaymentEvent
+) -> None:
+    """Stripe refused a refund for good; if it was the saga's, an operator must act."""
+    detail = f"{event.failure_reason or 'refused'} (code {event.error_code or 'none'})"
+    sagas = order.payment_id is not None and event.refund_request_id == (
+        compensation_request_id(order.order_id, order.payment_id)
+    )
+    if not sagas:
+        note = f"refund {event.refund_request_id} is not the saga's: {detail}"
+        _ignored(service, uow, order, event, target=order.status, note=note)
+        return
+    service.note_refund_failure(
+        uow,
+        order,
+        reason=event.refund_reason or "refund",
+        detail=detail,
+        amount_minor=event.refund_amount_minor,
+    )
+    failed = OrderStatus.REFUND_FAILED
+    if order.status is not OrderStatus.CANCELLING:
+        note = f"refund failed for good while {order.status}: {detail}"
+        _ignored(service, uow, order, event, target=failed, note=note)
+        return
+    service.move(
+        uow,
+        order,
+        replace(order, status=failed, reason=f"refund failed for good: {detail}"[:DETAIL_LIMIT]),
+        cause=event.event_type.value,
+        event_id=str(event.event_id),
+    )
 
 
 def _on_initiated(
@@ -219,8 +269,8 @@ def _create_order(
     """
     assert event.amount is not None
     now = service.now()
-    return repo.insert_order(
-        uow.connection,
+    return service.create(
+        uow,
         Order(
             order_id=event.order_id,
             user_id=event.user_id,

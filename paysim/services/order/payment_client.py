@@ -2,6 +2,8 @@
 
 Refunds travel over Kafka (``payment-refund-initiated``); cancelling an uncaptured
 payment is a command the plan gives no topic to, so it goes over HTTP, with a timeout.
+A cancel that gets no answer is asked again (``payment_cancels``); one the payment
+service refuses outright is not.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import logging
 
 import httpx
 
-from paysim.errors import TransientError
+from paysim.errors import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +21,14 @@ class PaymentServiceUnavailableError(TransientError):
     """The payment service did not answer the cancel in time."""
 
 
+class PaymentCancelRefusedError(PermanentError):
+    """The payment service answered the cancel with a 4xx other than 409: asking again
+    would get the same answer."""
+
+
 class PaymentClient:
+    """The payment service's cancel endpoint, seen from the order service."""
+
     def __init__(self, base_url: str, timeout_s: float = 10.0) -> None:
         self._base_url = base_url.rstrip("/")
         self._timeout_s = timeout_s
@@ -41,5 +50,8 @@ class PaymentClient:
             raise PaymentServiceUnavailableError(
                 f"cancel of payment {payment_id}: HTTP {response.status_code}"
             )
-        response.raise_for_status()
+        if response.status_code >= 400:
+            raise PaymentCancelRefusedError(
+                f"cancel of payment {payment_id}: HTTP {response.status_code} {response.text}"
+            )
         return True

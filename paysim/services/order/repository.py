@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from paysim.domain.clock import as_utc
@@ -84,8 +84,16 @@ def _changeable(order: Order) -> dict[str, Any]:
     }
 
 
+# The consumer's hot statements, built once with their values as parameters: building
+# them per event (coercing each value, then hashing for the compiled cache) cost more CPU
+# than running them.
+_FIND = select(orders).where(orders.c.order_id == bindparam("order_key"))
+_INSERT = insert(orders)
+_UPDATE = update(orders).where(orders.c.order_id == bindparam("order_key"))
+
+
 def find(conn: Connection, order_id: int) -> Order | None:
-    row = conn.execute(select(orders).where(orders.c.order_id == order_id)).one_or_none()
+    row = conn.execute(_FIND, {"order_key": order_id}).one_or_none()
     return None if row is None else _order(row)
 
 
@@ -106,9 +114,8 @@ def list_orders(conn: Connection, status: str | None, limit: int) -> list[Order]
 
 def insert_order(conn: Connection, order: Order, *, cause: str, event_id: str | None) -> Order:
     conn.execute(
-        insert(orders).values(
-            order_id=order.order_id, created_at=order.created_at, **_changeable(order)
-        )
+        _INSERT,
+        {"order_id": order.order_id, "created_at": order.created_at, **_changeable(order)},
     )
     audit.record(
         conn,
@@ -134,9 +141,7 @@ def save(
 ) -> Order:
     """Write the changed fields; a status change is stamped and added to the audit trail."""
     changed = after if after.status == before.status else replace(after, status_changed_at=now)
-    conn.execute(
-        update(orders).where(orders.c.order_id == before.order_id).values(_changeable(changed))
-    )
+    conn.execute(_UPDATE, {"order_key": before.order_id, **_changeable(changed)})
     audit.record_move(
         conn,
         before.order_id,
@@ -149,6 +154,22 @@ def save(
     return changed
 
 
+CANCEL_PAYMENT = "CANCEL_PAYMENT"
+DETAIL_LIMIT = 500
+"""Characters of a compensation's detail kept (an answer's text can be any length)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCancel:
+    """A payment cancel the saga asked for that the payment service has not answered."""
+
+    compensation_id: int
+    order_id: int
+    payment_id: int
+    reason: str
+    tries: int
+
+
 def record_compensation(
     conn: Connection,
     order: Order,
@@ -157,8 +178,12 @@ def record_compensation(
     reason: str,
     amount: Money | None,
     now: datetime,
-) -> None:
-    conn.execute(
+    detail: str | None = None,
+    retry_at: datetime | None = None,
+) -> int:
+    """Write a compensation; with ``retry_at`` it is pending (asked again from then on)
+    until settled, else settled at once. Returns its id."""
+    result = conn.execute(
         insert(compensations).values(
             order_id=order.order_id,
             payment_id=order.payment_id,
@@ -166,7 +191,72 @@ def record_compensation(
             reason=reason,
             amount_minor=amount.minor if amount else None,
             at=now,
+            detail=None if detail is None else detail[:DETAIL_LIMIT],
+            settled_at=None if retry_at is not None else now,
+            retry_at=retry_at,
+            tries=0,
         )
+    )
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
+
+
+def pending_cancel(conn: Connection, compensation_id: int) -> PendingCancel | None:
+    """The payment cancel ``compensation_id`` if it is still unanswered."""
+    row = conn.execute(
+        select(compensations).where(
+            compensations.c.id == compensation_id, compensations.c.settled_at.is_(None)
+        )
+    ).one_or_none()
+    return None if row is None else _pending(row)
+
+
+def due_cancels(conn: Connection, now: datetime, limit: int) -> list[PendingCancel]:
+    """Unanswered payment cancels whose next try is due, oldest first."""
+    rows = conn.execute(
+        select(compensations)
+        .where(
+            compensations.c.kind == CANCEL_PAYMENT,
+            compensations.c.settled_at.is_(None),
+            compensations.c.retry_at <= now,
+        )
+        .order_by(compensations.c.retry_at, compensations.c.id)
+        .limit(limit)
+    )
+    return [_pending(row) for row in rows]
+
+
+def _pending(row: Any) -> PendingCancel:
+    return PendingCancel(row.id, row.order_id, row.payment_id, row.reason, row.tries)
+
+
+def settle_cancels(conn: Connection, tried: PendingCancel, *, detail: str, now: datetime) -> None:
+    """The payment service answered: every unanswered cancel of that payment is settled."""
+    conn.execute(
+        update(compensations)
+        .where(
+            compensations.c.kind == CANCEL_PAYMENT,
+            compensations.c.payment_id == tried.payment_id,
+            compensations.c.settled_at.is_(None),
+        )
+        .values(
+            settled_at=now,
+            retry_at=None,
+            detail=detail[:DETAIL_LIMIT],
+            tries=compensations.c.tries
+            + case((compensations.c.id == tried.compensation_id, 1), else_=0),
+        )
+    )
+
+
+def postpone_cancel(
+    conn: Connection, tried: PendingCancel, *, detail: str, retry_at: datetime
+) -> None:
+    """No answer: one more try counted, and the next one scheduled."""
+    conn.execute(
+        update(compensations)
+        .where(compensations.c.id == tried.compensation_id)
+        .values(tries=compensations.c.tries + 1, retry_at=retry_at, detail=detail[:DETAIL_LIMIT])
     )
 
 
@@ -201,6 +291,9 @@ def compensation_list(conn: Connection, limit: int = 500) -> list[dict[str, Any]
             "reason": r.reason,
             "amountMinor": r.amount_minor,
             "at": as_utc(r.at).isoformat(),
+            "detail": r.detail,
+            "settledAt": as_utc(r.settled_at).isoformat() if r.settled_at else None,
+            "tries": r.tries,
         }
         for r in rows
     ]

@@ -2,8 +2,8 @@
 
 State, the events owed and the compensation asked for are written in one unit of work.
 Refunds are asked for with ``payment-refund-initiated`` (through the outbox); cancelling
-an uncaptured payment is an HTTP call made after the commit, and if it fails the
-deadline sweep asks again.
+an uncaptured payment is an HTTP call made after the commit, written down as pending in
+that unit of work and asked for again until answered (``payment_cancels``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -29,17 +30,23 @@ from paysim.domain.order_state import (
     order_event_on_enter,
 )
 from paysim.domain.status import OrderStatus, PaymentStatus
+from paysim.services.change_waiters import ChangeWaiters
 from paysim.services.faults import FaultPoints
+from paysim.services.order import payment_cancels
 from paysim.services.order import repository as repo
 from paysim.services.order.order_events import order_event
 from paysim.services.order.payment_client import PaymentClient
-from paysim.services.order.repository import Order
+from paysim.services.order.repository import Order, PendingCancel
 from paysim.store.transactional_service import TransactionalService
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 SOURCE = "order-service"
+REFUND_FAILED = "REFUND_FAILED"
+"""The compensation kind recording a refund Stripe refused for good."""
+REASON_LIMIT = 64
+"""A compensation's reason is a short code (the column's width)."""
 
 
 class OrderService(TransactionalService):
@@ -58,6 +65,8 @@ class OrderService(TransactionalService):
         self.payments = payments
         self.faults = faults
         self.deadlines = deadlines
+        self.changes = ChangeWaiters()
+        """Requests waiting for an order to change; told after each commit that does."""
 
     def get(self, order_id: int) -> Order:
         with self.reading() as conn:
@@ -98,7 +107,14 @@ class OrderService(TransactionalService):
         event_type = order_event_on_enter(after.status) if after.status != before.status else None
         if event_type is not None:
             uow.outbox.add(order_event(moved, event_type, previous=before.status))
+        uow.after_commit(partial(self.changes.notify, moved.order_id))
         return moved
+
+    def create(self, uow: UnitOfWork, order: Order, *, cause: str, event_id: str | None) -> Order:
+        """Save a new order (an event was the first news of it); it publishes nothing."""
+        created = repo.insert_order(uow.connection, order, cause=cause, event_id=event_id)
+        uow.after_commit(partial(self.changes.notify, created.order_id))
+        return created
 
     def request_refund(self, uow: UnitOfWork, order: Order, command: RefundPayment) -> None:
         """Ask the payment service for a refund: one event, written with the state change."""
@@ -119,21 +135,54 @@ class OrderService(TransactionalService):
         )
         self._note_compensation(uow, order, "REFUND", command.reason, command.amount.minor)
 
-    def _note_compensation(
-        self, uow: UnitOfWork, order: Order, kind: str, reason: str, amount_minor: int | None
+    def note_refund_failure(
+        self, uow: UnitOfWork, order: Order, *, reason: str, detail: str, amount_minor: int | None
     ) -> None:
-        now = self.now()
+        """Stripe refused the saga's refund for good: a REFUND_FAILED compensation, with
+        Stripe's reason, for the operator who must act (``event_reactions`` moves the order)."""
         repo.record_compensation(
+            uow.connection,
+            order,
+            kind=REFUND_FAILED,
+            reason=reason[:REASON_LIMIT],
+            amount=None if amount_minor is None else replace(order.total, minor=amount_minor),
+            now=self.now(),
+            detail=detail,
+        )
+        metrics.SAGA_REFUNDS_FAILED.inc()
+        log.error(
+            "refund of paymentId=%s for orderId=%s (%s) failed for good: %s; an operator must act",
+            order.payment_id,
+            order.order_id,
+            order.status,
+            detail,
+        )
+
+    def _note_compensation(
+        self,
+        uow: UnitOfWork,
+        order: Order,
+        kind: str,
+        reason: str,
+        amount_minor: int | None,
+        *,
+        pending: bool = False,
+    ) -> int:
+        """Write the compensation (``pending``: until answered, see ``payment_cancels``)."""
+        now = self.now()
+        compensation_id = repo.record_compensation(
             uow.connection,
             order,
             kind=kind,
             reason=reason,
             amount=None if amount_minor is None else replace(order.total, minor=amount_minor),
             now=now,
+            retry_at=now + saga.cancel_retry_delay(0) if pending else None,
         )
         current = repo.get(uow.connection, order.order_id)
         self.move(uow, current, replace(current, compensated_at=now), cause="compensation")
-        metrics.COMPENSATIONS.labels(kind, reason).inc()
+        # After the commit: a batched consumer's rolled-back round runs this again.
+        uow.after_commit(metrics.COMPENSATIONS.labels(kind, reason).inc)
         log.info(
             "compensation %s (%s) orderId=%s paymentId=%s",
             kind,
@@ -141,26 +190,27 @@ class OrderService(TransactionalService):
             order.order_id,
             order.payment_id,
         )
+        return compensation_id
 
-    def _carry_out(self, uow: UnitOfWork, order: Order, command: Command | None) -> int | None:
-        """Write the compensation; returns a payment to cancel after the commit, if any."""
+    def _carry_out(
+        self, uow: UnitOfWork, order: Order, command: Command | None, *, reason: str | None = None
+    ) -> PendingCancel | None:
+        """Write the compensation; returns a payment cancel to ask for after the commit
+        (told ``reason``, else the compensation's), if any."""
         if isinstance(command, RefundPayment):
             self.request_refund(uow, order, command)
         elif isinstance(command, CancelPayment):
-            self._note_compensation(uow, order, "CANCEL_PAYMENT", command.reason, None)
-            return command.payment_id
+            compensation_id = self._note_compensation(
+                uow, order, repo.CANCEL_PAYMENT, command.reason, None, pending=True
+            )
+            told = reason or command.reason
+            return PendingCancel(compensation_id, order.order_id, command.payment_id, told, 0)
         return None
 
-    def _cancel_payment(self, payment_id: int | None, reason: str) -> None:
-        if payment_id is None:
-            return
-        try:
-            self.payments.cancel(payment_id, reason)
-        except Exception:
-            # The deadline sweep asks again; the order is already where it must be.
-            log.exception(
-                "cancel of paymentId=%s failed; the deadline sweep will retry", payment_id
-            )
+    def _cancel_payment(self, pending: PendingCancel | None) -> None:
+        """Ask once now; unanswered, ``payment_cancels.retry_due`` asks again."""
+        if pending is not None:
+            payment_cancels.try_cancel(self, pending)
 
     # -- commands -------------------------------------------------------------------------
 
@@ -175,8 +225,8 @@ class OrderService(TransactionalService):
             moved = self.move(
                 uow, order, replace(order, status=target, reason=reason), cause="customer cancel"
             )
-            to_cancel = self._carry_out(uow, moved, command)
-        self._cancel_payment(to_cancel, reason)
+            to_cancel = self._carry_out(uow, moved, command, reason=reason)
+        self._cancel_payment(to_cancel)
         return moved
 
     def restaurant(self, order_id: int, decision: RestaurantMove, reason: str | None) -> Order:
@@ -229,7 +279,7 @@ class OrderService(TransactionalService):
                         ),
                         cause="restaurant deadline",
                     )
-                to_cancel = self._carry_out(uow, order, command)
+                to_cancel = self._carry_out(uow, order, command, reason="deadline passed")
             compensated += 1
             log.warning(
                 "deadline passed for orderId=%s in %s: %s",
@@ -237,5 +287,5 @@ class OrderService(TransactionalService):
                 overdue_in,
                 type(command).__name__,
             )
-            self._cancel_payment(to_cancel, "deadline passed")
+            self._cancel_payment(to_cancel)
         return compensated

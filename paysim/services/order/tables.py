@@ -39,9 +39,18 @@ compensations = Table(
     Column("id", ROW_ID, primary_key=True, autoincrement=True),
     Column("order_id", BigInteger, nullable=False, index=True),
     Column("payment_id", BigInteger, nullable=True),
-    Column("kind", String(32), nullable=False),  # REFUND or CANCEL_PAYMENT
+    # REFUND or CANCEL_PAYMENT (asked for), REFUND_FAILED (Stripe refused the refund)
+    Column("kind", String(32), nullable=False),
     Column("reason", String(64), nullable=False),
     Column("amount_minor", BigInteger, nullable=True),
     Column("at", DateTime(timezone=True), nullable=False),
+    # What came of it, in words: the payment service's answer, Stripe's refusal.
+    Column("detail", Text, nullable=True),
+    # When nothing more is owed by this service. A refund is settled when written (the
+    # outbox carries it, the CANCELLING deadline re-asks); a payment cancel when the
+    # payment service has answered it, until then retried at ``retry_at``.
+    Column("settled_at", DateTime(timezone=True), nullable=True),
+    Column("retry_at", DateTime(timezone=True), nullable=True, index=True),
+    Column("tries", Integer, nullable=False, default=0),
     sqlite_autoincrement=True,
 )

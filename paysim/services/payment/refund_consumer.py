@@ -1,4 +1,8 @@
-"""The payment service's consumer: refunds asked for on ``payment-refund-initiated``."""
+"""The payment service's consumer: refunds asked for on ``payment-refund-initiated``.
+
+A request must name a payment of its own order (``orderId``): one naming another
+order's payment is refused for good and dead-lettered, never refunded.
+"""
 
 from __future__ import annotations
 
@@ -39,7 +43,12 @@ def refund_handler(refunds: PaymentRefunds) -> Handler:
             event.payment_id,
         )
         refunds.refund(
-            event.payment_id, event.refund_amount, event.refund_reason, request_id, announce=False
+            event.payment_id,
+            event.refund_amount,
+            event.refund_reason,
+            request_id,
+            announce=False,
+            for_order=event.order_id,
         )
 
     return handle

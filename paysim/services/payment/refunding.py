@@ -45,6 +45,11 @@ class NotRefundableError(PermanentError):
     """Only a completed payment can be refunded."""
 
 
+class RefundForAnotherOrderError(PermanentError):
+    """A refund request names a payment that is not its order's: refunding it would
+    give back another order's money."""
+
+
 @dataclass(frozen=True, slots=True)
 class RefundOutcome:
     """A refund request's result: the payment now, and the refund row it made."""
@@ -76,17 +81,24 @@ class PaymentRefunds:
         *,
         announce: bool = True,
         fingerprint: str | None = None,
+        for_order: int | None = None,
     ) -> RefundOutcome:
         """Refund all or part of a captured payment; idempotent per (payment, ``request_id``).
 
         ``announce`` publishes PAYMENT_REFUND_INITIATED; a refund asked for *by* that
         event (the order service's) is not announced again. ``fingerprint`` (a client's
-        key) must match the one the request id was first used with. A refund Stripe
-        refuses for good ends FAILED, its amount released (see the outcome's refund).
+        key) must match the one the request id was first used with. ``for_order`` (a
+        refund asked for by event) must be the payment's order. A refund Stripe refuses
+        for good ends FAILED, its amount released (see the outcome's refund).
         """
         request_id = request_id or f"api-{uuid.uuid4()}"
         with self._payments.uow() as uow:
             payment = repo.get(uow.connection, payment_id)
+            if for_order is not None and for_order != payment.order_id:
+                raise RefundForAnotherOrderError(
+                    f"refund {request_id} for order {for_order} names payment {payment_id}, "
+                    f"which is order {payment.order_id}'s: refused"
+                )
             existing = refund_rows.by_request(
                 uow.connection, payment_id, request_id, payment.amount.currency
             )
