@@ -33,6 +33,8 @@ from paysim.infra.service_launcher import ServiceUrls
 from paysim.sim.saga_latency import percentile
 
 RSS_SAMPLES = 3
+START_TIMEOUT_S = 240.0
+"""A broker restarted on a machine this run keeps busy may take minutes to be ready."""
 IDLE_SETTLE_S = 3.0
 
 
@@ -261,7 +263,12 @@ def run(options: BenchOptions, settings: Settings, progress_console: Console) ->
     """Start the stack in a run folder of its own, measure everything, stop it; the result."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     run_dir = bench_base(settings) / f"run-{stamp}-{os.getpid()}"
-    settings = settings.model_copy(update={"run_dir": run_dir})
+    settings = settings.model_copy(
+        update={
+            "run_dir": run_dir,
+            "start_timeout_s": max(settings.start_timeout_s, START_TIMEOUT_S),
+        }
+    )
     began = time.monotonic()
     got = _Collected()
     progress = Progress(
