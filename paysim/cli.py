@@ -275,6 +275,9 @@ def bench(
     hot_path_events: Annotated[int | None, typer.Option(min=100, max=1_000_000)] = None,
     hot_path_max_s: Annotated[float | None, typer.Option(min=5, max=3600)] = None,
     window_s: Annotated[float | None, typer.Option(min=2, max=600)] = None,
+    saga_budget_s: Annotated[
+        float | None, typer.Option(min=1, max=120, help="workers = rate x this")
+    ] = None,
     lag_pause_s: Annotated[float | None, typer.Option(min=2, max=600)] = None,
     lag_rate: Annotated[
         float | None, typer.Option(min=0.5, max=500, help="payments/s; default: half the sustained")
@@ -296,6 +299,7 @@ def bench(
         "hot_path_events": hot_path_events,
         "hot_path_max_s": hot_path_max_s,
         "window_s": window_s,
+        "saga_budget_s": saga_budget_s,
         "lag_pause_s": lag_pause_s,
         "lag_rate_per_s": lag_rate,
         "budget_s": budget_s,
