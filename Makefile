@@ -45,8 +45,8 @@ load: install             ## locust: 20 users for 60 s with faults injected, the
 	$(BIN)/locust -f loadtests/locustfile.py --headless --users 20 --spawn-rate 5 \
 		--run-time 60s --only-summary --exit-code-on-error 0
 
-bench: install            ## figures: stack start-up, broker memory, checkout throughput
-	$(BIN)/python -m loadtests.bench
+bench: install            ## throughput, latency, CPU and memory figures (paysim bench)
+	$(BIN)/paysim bench
 
 lab: install              ## JupyterLab on the notebooks, with the paysim kernel
 	$(BIN)/jupyter lab notebooks

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -265,3 +265,54 @@ def demo(
         raise _fail(exc) from exc
     if not report.ok:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def bench(
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    quick: Annotated[bool, typer.Option(help="small and fast: for tests and notebooks")] = False,
+    repeat: Annotated[int | None, typer.Option(min=1, max=10)] = None,
+    hot_path_events: Annotated[int | None, typer.Option(min=100, max=1_000_000)] = None,
+    hot_path_max_s: Annotated[float | None, typer.Option(min=5, max=3600)] = None,
+    window_s: Annotated[float | None, typer.Option(min=2, max=600)] = None,
+    saga_budget_s: Annotated[
+        float | None, typer.Option(min=1, max=120, help="workers = rate x this")
+    ] = None,
+    lag_pause_s: Annotated[float | None, typer.Option(min=2, max=600)] = None,
+    lag_rate: Annotated[
+        float | None, typer.Option(min=0.5, max=500, help="payments/s; default: half the sustained")
+    ] = None,
+    budget_s: Annotated[
+        float | None, typer.Option(min=60, max=7200, help="repetitions stop past this")
+    ] = None,
+    history: Annotated[Path | None, typer.Option(help="JSON-lines file to append to")] = None,
+) -> None:
+    """Throughput, latency, CPU and memory figures, measured in one run on the real stack."""
+    from dataclasses import replace
+
+    from paysim.bench.runner import BenchOptions, default_history, run, with_history
+    from paysim.bench.table import render
+
+    options = BenchOptions.quick() if quick else BenchOptions()
+    given: dict[str, Any] = {
+        "repeat": repeat,
+        "hot_path_events": hot_path_events,
+        "hot_path_max_s": hot_path_max_s,
+        "window_s": window_s,
+        "saga_budget_s": saga_budget_s,
+        "lag_pause_s": lag_pause_s,
+        "lag_rate_per_s": lag_rate,
+        "budget_s": budget_s,
+    }
+    options = replace(options, **{k: v for k, v in given.items() if v is not None})
+    settings = Settings()
+    try:
+        result = run(options, settings, err_console)
+    except PaysimError as exc:
+        raise _fail(exc) from exc
+    result = with_history(result, history or default_history(settings))
+    if as_json:
+        print(json.dumps(result))
+        return
+    render(result, console)
+    console.print(f"appended to {result['history']}")

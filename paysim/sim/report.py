@@ -85,11 +85,17 @@ def order_records(facts: RunFacts) -> list[OrderRecord]:
     ]
 
 
-def _ms(start: datetime | None, history: list[dict[str, str | bool]], status: str) -> float | None:
+def entered_at(history: list[dict[str, str | bool]], status: str) -> datetime | None:
+    """When an audit history (an order's or a payment's) first moved into ``status``."""
     entered = [h["at"] for h in history if h["to"] == status and h["applied"]]
-    if start is None or not entered:
+    return datetime.fromisoformat(str(entered[0])) if entered else None
+
+
+def _ms(start: datetime | None, history: list[dict[str, str | bool]], status: str) -> float | None:
+    entered = entered_at(history, status)
+    if start is None or entered is None:
         return None
-    return (datetime.fromisoformat(str(entered[0])) - start).total_seconds() * 1000
+    return (entered - start).total_seconds() * 1000
 
 
 def latency_table(

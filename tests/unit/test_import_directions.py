@@ -3,7 +3,7 @@
 The picture, top to bottom; a module imports only its own layer and the layers
 ``MAY_IMPORT`` lists for it, so nothing points back up:
 
-    entry points   cli, cli_dlq, cli_outbox, cli_serve, lab, __main__, loadtests
+    entry points   cli, cli_dlq, cli_outbox, cli_serve, lab, __main__, loadtests, bench
     workload       sim: the checkouts that the demo, the lab and the load runs drive
     composition    bootstrap: builds clients, wires services, serves a process
     http           api: the services' FastAPI apps
@@ -36,6 +36,8 @@ LAYERS: dict[str, str] = {
     "paysim.cli_outbox": "entry",
     "paysim.cli_serve": "entry",
     "paysim.lab": "entry",
+    # ``paysim bench``: wires the order service's real consumer in-process, like a service.
+    "paysim.bench": "entry",
     "paysim.__main__": "entry",
     "loadtests": "entry",
     "paysim.sim": "workload",
