@@ -17,7 +17,7 @@ from uuid import uuid4
 
 from paysim.bench.figures import Throughput
 from paysim.bench.plan_events import fresh_topic, plan_records, preload
-from paysim.bootstrap.common import consumer_workers, service_engine
+from paysim.bootstrap.common import batching, consumer_workers, service_engine
 from paysim.bootstrap.order import deadlines
 from paysim.bus.consumer import Handler
 from paysim.bus.reader import Record
@@ -78,7 +78,14 @@ def measure(
     counter = _Counter(event_reactions.order_handler(service, group), events)
     worker = next(
         w
-        for w in consumer_workers(bootstrap_servers, group, [topic], counter)
+        for w in consumer_workers(
+            bootstrap_servers,
+            group,
+            [topic],
+            counter,
+            batch=service.batch,
+            batches=batching(settings),
+        )
         if w.name.endswith("-consumer")
     )
     stop = threading.Event()
