@@ -111,9 +111,11 @@ async def drop_connection(receive: Receive) -> None:
     """
     cycle = getattr(receive, "__self__", None)
     transport = getattr(cycle, "transport", None)
-    if not isinstance(transport, asyncio.BaseTransport):
+    # By its shape, not its class: uvloop's transports do not derive from asyncio's.
+    close = getattr(transport, "close", None)
+    if not callable(close):
         raise ConnectionDropError("this ASGI server does not expose its transport")
-    transport.close()
+    close()
     await asyncio.sleep(0)
 
 
