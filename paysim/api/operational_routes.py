@@ -10,6 +10,7 @@ it 503, naming the worker, so a supervisor sees a service that only half runs.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 
 from fastapi import FastAPI, Response
@@ -50,7 +51,8 @@ def install_operational_routes(
         dead = list(dead_workers())
         if dead:
             return JSONResponse({"status": "worker stopped", "deadWorkers": dead}, 503)
-        return JSONResponse({"status": "ok"})
+        # The pid tells a launcher it reached the process it started, not another one.
+        return JSONResponse({"status": "ok", "pid": os.getpid()})
 
 
 def service_app(

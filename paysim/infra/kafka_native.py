@@ -152,7 +152,7 @@ def start_kafka(settings: Settings, run_dir: Path) -> tuple[processes.ProcessHan
     home = run_dir / "kafka"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    port, controller_port = processes.free_port(), processes.free_port()
+    port, controller_port = processes.free_ports(2)
     (home / "server.properties").write_text(
         _server_properties(home / "data", port, controller_port)
     )

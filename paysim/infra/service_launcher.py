@@ -145,11 +145,15 @@ def _load(settings: Settings) -> ServicesState | None:
     return current
 
 
-def _answers(url: str) -> Callable[[], bool]:
+def _answers(url: str, pid: int) -> Callable[[], bool]:
+    """Whether the process ``pid`` answers healthy at ``url``: another process on that
+    port (it took the port first, and ours failed to bind) does not count."""
+
     def check() -> bool:
         try:
-            return httpx.get(url, timeout=2.0).status_code == 200
-        except httpx.HTTPError:
+            answer = httpx.get(url, timeout=2.0)
+            return answer.status_code == 200 and answer.json().get("pid") == pid
+        except (httpx.HTTPError, ValueError, AttributeError):
             return False
 
     return check
@@ -164,7 +168,10 @@ def _healthy(current: ServicesState) -> bool:
     return (
         bool(current.urls.admin_token.get_secret_value())
         and all(p.alive() for p in current.processes)
-        and all(_answers(_health_url(spec, current.urls))() for spec in SPECS)
+        and all(
+            _answers(_health_url(spec, current.urls), process.pid)()
+            for spec, process in zip(SPECS, current.processes, strict=True)
+        )
     )
 
 
@@ -208,7 +215,10 @@ def up(
             _stop_all(current)
         stack = stack_secrets.issue(settings)
         urls = ServiceUrls.model_validate(
-            {spec.url_key: f"http://127.0.0.1:{processes.free_port()}" for spec in SPECS}
+            {
+                spec.url_key: f"http://127.0.0.1:{port}"
+                for spec, port in zip(SPECS, processes.free_ports(len(SPECS)), strict=True)
+            }
             | {"admin_token": stack.admin_token}
         )
         with processes.all_or_none() as started:
@@ -216,7 +226,7 @@ def up(
                 started.append(_spawn(settings, spec.name, spec.args(endpoints, urls), env, stack))
             for spec, handle in zip(SPECS, started, strict=True):
                 processes.wait_until(
-                    _answers(_health_url(spec, urls)),
+                    _answers(_health_url(spec, urls), handle.pid),
                     what=f"the {spec.name} service",
                     timeout_s=settings.start_timeout_s,
                     process=handle,
@@ -243,7 +253,7 @@ def restart(settings: Settings, name: str, env: Mapping[str, str] | None = None)
         processes.stop(current.processes[index])
         handle = _spawn(settings, name, spec.args(current.endpoints, current.urls), env, stack)
         processes.wait_until(
-            _answers(_health_url(spec, current.urls)),
+            _answers(_health_url(spec, current.urls), handle.pid),
             what=f"the {name} service",
             timeout_s=settings.start_timeout_s,
             process=handle,

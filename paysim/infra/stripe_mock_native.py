@@ -64,7 +64,7 @@ def build(settings: Settings) -> Path:
 def start_stripe_mock(settings: Settings, run_dir: Path) -> tuple[processes.ProcessHandle, int]:
     """Start stripe-mock on a free loopback port; returns (process, port)."""
     binary = build(settings)
-    port, https_port = processes.free_port(), processes.free_port()
+    port, https_port = processes.free_ports(2)
     handle = processes.spawn(
         "stripe-mock",
         # Both listeners pinned to loopback: left alone, HTTPS binds :12112 on every

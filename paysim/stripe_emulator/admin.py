@@ -7,6 +7,7 @@ token (:mod:`paysim.api.admin_access`).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response
@@ -45,7 +46,7 @@ def admin_router(emulator: Emulator) -> APIRouter:
         mock = StripeMockHealth(
             base_url=emulator.forwarder.base_url, reachable=reachable, detail=detail
         )
-        return Health(status="ok", stripe_mock=mock)
+        return Health(status="ok", stripe_mock=mock, pid=os.getpid())
 
     config = emulator.config
     controls = APIRouter(tags=["emulator admin"])

@@ -171,3 +171,5 @@ class StripeMockHealth(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     stripe_mock: StripeMockHealth
+    pid: int | None = None
+    """The emulator's process, so that a launcher knows it reached the one it started."""

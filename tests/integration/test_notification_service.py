@@ -152,4 +152,4 @@ def test_order_milestones_reach_the_customer_learned_from_the_payment(
     assert len(api.get("/api/notifications", params={"orderId": order_id, "limit": 2}).json()) == 2
     assert api.get("/api/notifications", params={"limit": 0}).status_code == 422
     assert 'notification_messages_sent{channel="PUSH"}' in api.get("/metrics").text
-    assert api.get("/healthz").json() == {"status": "ok"}
+    assert api.get("/healthz").json()["status"] == "ok"

@@ -42,3 +42,10 @@ def test_cluster_ids_never_look_like_an_option() -> None:
     ids = [cluster_id() for _ in range(2000)]
     assert all(len(i) == 22 and not i.startswith("-") for i in ids)
     assert len(set(ids)) == len(ids)
+
+
+def test_ports_asked_for_together_are_distinct() -> None:
+    # One by one, a port can come back twice; two services given it leave one dead.
+    for _ in range(50):
+        ports = processes.free_ports(8)
+        assert len(set(ports)) == 8
